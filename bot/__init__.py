@@ -1,0 +1,1 @@
+"""The Telegram side: settings, handlers, rendering, the local harness and the command line."""

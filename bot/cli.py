@@ -1,0 +1,190 @@
+"""The `speechbot` command: ask and search from a terminal, list speeches, reindex, run the bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.settings import Settings, SettingsError, load_settings
+from retrieval.index import Hit
+from retrieval.service import ReindexError, ReindexReport, SearchService
+from retrieval.store import Store
+
+# A question longer than this is searched on its first part (the bot does the same).
+MAX_QUESTION_CHARS = 500
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"speechbot: {exc}", file=sys.stderr)
+        return 2
+    if args.data_dir:
+        settings = replace(settings, data_dir=Path(args.data_dir))
+    if args.db:
+        settings = replace(settings, db_path=Path(args.db))
+    logging.basicConfig(level=settings.log_level if args.command in ("run", "chat") else "WARNING",
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(args.handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="speechbot", description=__doc__)
+    parser.add_argument("--data-dir", help="corpus folder (default: $SPEECHBOT_DATA_DIR or the bundled data/)")
+    parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question as the bot would, in the terminal")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--top-k", type=int, default=3)
+    ask.set_defaults(handler=_ask)
+
+    search = commands.add_parser("search", help="ranked passages as JSON lines (one query a line from stdin if none given)")
+    search.add_argument("query", nargs="*")
+    search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
+    search.add_argument("--top-k", type=int, default=10)
+    search.set_defaults(handler=_search)
+
+    speeches = commands.add_parser("speeches", help="list the speeches held: id, title, source file, paragraphs")
+    speeches.set_defaults(handler=_speeches)
+
+    reindex = commands.add_parser("reindex", help="rebuild the index from the data folder")
+    reindex.set_defaults(handler=_reindex)
+
+    return parser
+
+
+async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
+    async with Store(settings.db_path) as store:
+        service = SearchService(store, settings.data_dir)
+        try:
+            report = await service.start(progress=_progress_bar())
+        except ReindexError as exc:
+            print(f"speechbot: {exc}", file=sys.stderr)
+            return 1
+        if report:
+            _print_report(report, file=sys.stderr)
+        return await work(service)
+
+
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.harness.telegram_html import html_to_ansi
+    from bot.render import answer_html, no_answer_html
+
+    question, note = prepare_question(" ".join(args.question))
+    if not question:
+        print("请输入一个问题，例如：speechbot ask 区长质量奖的奖金是多少", file=sys.stderr)
+        return 2
+
+    async def work(service: SearchService) -> int:
+        hits = await service.search(question, args.top_k)
+        html = answer_html(question, hits, note=note) if hits else no_answer_html(question)
+        print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _search(settings: Settings, args: argparse.Namespace) -> int:
+    queries = [" ".join(args.query)] if args.query else None
+
+    async def work(service: SearchService) -> int:
+        lines = queries if queries is not None else (line.rstrip("\n") for line in sys.stdin)
+        for query in lines:
+            question, _ = prepare_question(query)
+            hits = await service.search(question, args.top_k) if question else []
+            print(json.dumps({"query": query, "results": [hit_json(h) for h in hits]}, ensure_ascii=False),
+                  flush=True)
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(service: SearchService) -> int:
+        for speech_id, title, source_file, paragraphs in await service.store.speech_rows():
+            print(f"{speech_id}\t{title}\t{source_file}\t{paragraphs}")
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    async with Store(settings.db_path) as store:
+        service = SearchService(store, settings.data_dir)
+        try:
+            report = await service.reindex(progress=_progress_bar())
+        except ReindexError as exc:
+            print(f"speechbot: {exc}", file=sys.stderr)
+            return 1
+        _print_report(report, file=sys.stdout)
+        return 0
+
+
+def prepare_question(text: str) -> tuple[str, str]:
+    """The question as searched, and a note for the reader when it was shortened."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        return cleaned[:MAX_QUESTION_CHARS], f"问题较长，只按前 {MAX_QUESTION_CHARS} 个字检索。"
+    return cleaned, ""
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "chunk_id": hit.chunk_id,
+        "speech_id": hit.speech_id,
+        "speech_title": hit.speech_title,
+        "source_file": hit.source_file,
+        "position": hit.position,
+        "text": hit.text,
+        "best_sentence": hit.best_sentence,
+        "matched_terms": hit.matched_terms,
+        "also_in": [asdict(r) for r in hit.also_in],
+    }
+
+
+def _progress_bar() -> Callable[[int, int], None]:
+    bar: tqdm | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="passage", desc="indexing", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _print_report(report: ReindexReport, file) -> None:
+    print(f"indexed {report.speeches} speeches, {report.chunks} passages in {report.seconds:.1f} s", file=file)
+    for problem in report.problems:
+        print(f"skipped {problem}", file=file)
+
+
+def _plain(html: str) -> str:
+    from bot.harness.telegram_html import parse_html
+
+    text, _ = parse_html(html)
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

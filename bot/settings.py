@@ -1,0 +1,116 @@
+"""Environment and .env → one validated Settings object.
+
+A missing or malformed setting stops start-up with one line naming it. The
+token is kept out of every message and of the object's repr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DB = PROJECT_ROOT / "var" / "speechbot.sqlite3"
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+TOKEN_FORMAT = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting that is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    db_path: Path = DEFAULT_DB
+    token: str = field(default="", repr=False)
+    admin_ids: frozenset[int] = frozenset()
+    api_base_url: str = DEFAULT_API_BASE_URL
+    results_per_page: int = 3
+    questions_per_minute: int = 20
+    log_level: str = "INFO"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = field(default="", repr=False)
+    user_hash_salt: str = field(default="", repr=False)
+    log_retention_days: int = 90
+    max_upload_bytes: int = 5 * 1024 * 1024
+
+    @property
+    def bot_api_url(self) -> str:
+        """python-telegram-bot's base_url: the token is appended to it."""
+        return f"{self.api_base_url.rstrip('/')}/bot"
+
+    @property
+    def bot_file_url(self) -> str:
+        return f"{self.api_base_url.rstrip('/')}/file/bot"
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
+    """Settings from the environment, with a .env file filling what the environment leaves unset."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if env is None else env)
+    get = lambda name: values.get(name, "").strip()  # noqa: E731
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token and not TOKEN_FORMAT.match(token):
+        raise SettingsError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 30+ letters (as @BotFather gives)")
+    api_base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    if not re.match(r"^https?://[^\s/]+", api_base_url):
+        raise SettingsError(f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {api_base_url!r}")
+    webhook_url = get("WEBHOOK_URL")
+    if webhook_url and not webhook_url.startswith("https://"):
+        raise SettingsError("WEBHOOK_URL must start with https:// (Telegram only calls HTTPS webhooks)")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+
+    return Settings(
+        data_dir=Path(get("SPEECHBOT_DATA_DIR") or DEFAULT_DATA_DIR),
+        db_path=Path(get("SPEECHBOT_DB") or DEFAULT_DB),
+        token=token,
+        admin_ids=_admin_ids(get("ADMIN_IDS")),
+        api_base_url=api_base_url,
+        results_per_page=_int(get, "RESULTS_PER_PAGE", 3, 1, 10),
+        questions_per_minute=_int(get, "USER_QUESTIONS_PER_MINUTE", 20, 1, 10_000),
+        log_level=log_level,
+        webhook_url=webhook_url,
+        webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
+        webhook_port=_int(get, "WEBHOOK_PORT", 8443, 1, 65535),
+        webhook_secret=get("WEBHOOK_SECRET_TOKEN"),
+        user_hash_salt=get("USER_HASH_SALT"),
+        log_retention_days=_int(get, "LOG_RETENTION_DAYS", 90, 1, 36_500),
+        max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, 20 * 1024 * 1024),
+    )
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        if not re.fullmatch(r"-?\d+", part):
+            raise SettingsError(f"ADMIN_IDS must be comma-separated Telegram user ids, got {part!r}")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _int(get, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value

@@ -1,0 +1,1 @@
+"""Retrieval: raw speech files to ranked, cited passages. Knows nothing of Telegram."""

@@ -1,0 +1,163 @@
+"""Cut a speech into passages a reader can take in at a glance (about 400 characters).
+
+Headings join the paragraph they head, so a passage reads with its point;
+long paragraphs are cut at sentence ends into balanced pieces; runs of short
+paragraphs (list items) are packed together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from retrieval.respelling import read_back
+from retrieval.speeches import SALUTATION, Speech
+from retrieval.text import fold, fold_chars
+
+TARGET_CHARS = 400
+MAX_CHARS = 500
+HEADING_MAX = 60
+SHORT_PARAGRAPH = 150
+
+SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’\"」』）)]*|[^。！？!?；;]+$")
+CLAUSE = re.compile(r"[^，,、]*[，,、]+|[^，,、]+$")
+TOP_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    speech_id: str
+    ordinal: int
+    paragraph: int
+    section: str
+    text: str
+    search_text: str  # folded (and read back if spun), same length as text: for matching and highlighting
+
+
+@dataclass
+class _Unit:
+    paragraph: int
+    section: str
+    headed: bool
+    text: str
+
+
+def is_heading(line: str) -> bool:
+    """A short line that does not end a sentence: a heading, a salutation or a lead-in."""
+    return len(line) <= HEADING_MAX and (line[-1] not in "。！？!?；;…" or bool(SALUTATION.match(fold(line))))
+
+
+def search_form(text: str, spun: bool = False) -> str:
+    return fold_chars(read_back(text) if spun else text)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE.findall(text) if s.strip()]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, surrounding white space left out."""
+    spans = []
+    for m in SENTENCE.finditer(text):
+        start, end = m.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def chunk_speech(speech: Speech) -> list[Chunk]:
+    pieces: list[_Unit] = []
+    for unit in _pack_short(_units(speech.lines)):
+        pieces.extend(_split_long(unit))
+    return [
+        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, search_form(p.text, speech.spun))
+        for i, p in enumerate(pieces, start=1)
+    ]
+
+
+def _units(lines: tuple[str, ...]) -> list[_Unit]:
+    """Body paragraphs, numbered, each with the headings that precede it."""
+    units: list[_Unit] = []
+    headings: list[str] = []
+    section = ""
+    paragraph = 0
+    for line in lines:
+        if TOP_HEADING.match(line):
+            section = line
+        if is_heading(line):
+            headings.append(line)
+            continue
+        paragraph += 1
+        units.append(_Unit(paragraph, section, bool(headings), "\n".join([*headings, line])))
+        headings = []
+    if headings:  # trailing headings with no body: keep their words findable
+        units.append(_Unit(paragraph + 1, section, True, "\n".join(headings)))
+    return units
+
+
+def _pack_short(units: list[_Unit]) -> list[_Unit]:
+    """Join runs of short paragraphs (list items) up to the target size; never across a heading."""
+    packed: list[_Unit] = []
+    for unit in units:
+        last = packed[-1] if packed else None
+        if (
+            last is not None
+            and not unit.headed
+            and len(last.text) < SHORT_PARAGRAPH + TARGET_CHARS // 2
+            and len(unit.text) < SHORT_PARAGRAPH
+            and len(last.text) + len(unit.text) + 1 <= TARGET_CHARS
+        ):
+            last.text = f"{last.text}\n{unit.text}"
+            continue
+        packed.append(_Unit(unit.paragraph, unit.section, unit.headed, unit.text))
+    return packed
+
+
+def _split_long(unit: _Unit) -> list[_Unit]:
+    if len(unit.text) <= MAX_CHARS:
+        return [unit]
+    pieces = _balanced(_sentences_within(unit.text, MAX_CHARS), len(unit.text))
+    return [_Unit(unit.paragraph, unit.section, unit.headed and i == 0, p) for i, p in enumerate(pieces)]
+
+
+def _sentences_within(text: str, limit: int) -> list[str]:
+    """Sentences, with any sentence over the limit cut at commas, then hard."""
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        if len(sentence) <= limit:
+            out.append(sentence)
+            continue
+        current = ""
+        for clause in CLAUSE.findall(sentence):
+            if current and len(current) + len(clause) > limit:
+                out.append(current)
+                current = ""
+            while len(clause) > limit:
+                out.append(clause[:limit])
+                clause = clause[limit:]
+            current += clause
+        if current:
+            out.append(current)
+    return out
+
+
+def _balanced(sentences: list[str], total: int) -> list[str]:
+    """Pack sentences into about equal pieces near TARGET_CHARS, none over MAX_CHARS."""
+    pieces_wanted = math.ceil(total / TARGET_CHARS)
+    goal = min(MAX_CHARS, total / pieces_wanted * 1.15)
+    pieces: list[str] = []
+    current = ""
+    for sentence in sentences:
+        if current and len(current) + len(sentence) > goal:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return [p.strip() for p in pieces if p.strip()]

@@ -1,0 +1,75 @@
+"""From a folder of raw files to speeches and passages: the ingestion path, end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from retrieval.chunking import Chunk, chunk_speech
+from retrieval.cleaning import clean_lines
+from retrieval.respelling import is_spun
+from retrieval.sources import SourceError, read_text
+from retrieval.speeches import Speech, is_section_start, split_speeches
+
+CORPUS_GLOB = "*.txt"
+
+
+@dataclass
+class Corpus:
+    speeches: list[Speech] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def file_tag(name: str) -> str:
+    """A short id stem for a file's speeches: its leading ASCII name part, else a hash.
+
+    It goes into chunk ids and button data (64 bytes at most), so it stays short.
+    """
+    stem = Path(name).stem
+    ascii_part = re.sub(r"[^0-9A-Za-z]+", "", stem.split("_")[0])[:12]
+    return ascii_part or hashlib.sha1(stem.encode()).hexdigest()[:6]
+
+
+def speeches_of_text(text: str, source_file: str, tag: str) -> list[Speech]:
+    speeches = split_speeches(source_file, tag, clean_lines(text, is_section_start))
+    spun = is_spun(text)
+    return [replace(s, spun=spun) for s in speeches]
+
+
+def corpus_files(data_dir: Path) -> list[Path]:
+    return sorted(p for p in data_dir.glob(CORPUS_GLOB) if p.is_file())
+
+
+def load_corpus(data_dir: Path, progress: Callable[[str], None] | None = None) -> Corpus:
+    """Read every *.txt in data_dir; a bad file is reported by name and skipped."""
+    corpus = Corpus()
+    used_tags: set[str] = set()
+    for path in corpus_files(data_dir):
+        if progress:
+            progress(path.name)
+        try:
+            text = read_text(path)
+        except SourceError as exc:
+            corpus.problems.append(str(exc))
+            continue
+        tag = _unique(file_tag(path.name), used_tags)
+        speeches = speeches_of_text(text, path.name, tag)
+        if not speeches:
+            corpus.problems.append(f"{path.name}: no speech text left after cleaning")
+            continue
+        corpus.speeches.extend(speeches)
+        for speech in speeches:
+            corpus.chunks.extend(chunk_speech(speech))
+    return corpus
+
+
+def _unique(tag: str, used: set[str]) -> str:
+    candidate, n = tag, 2
+    while candidate in used:
+        candidate, n = f"{tag}{n}", n + 1
+    used.add(candidate)
+    return candidate

@@ -1,0 +1,168 @@
+"""The SQLite store of the built index, so start-up skips tokenizing.
+
+One file, WAL mode. The index tables are replaced inside one transaction,
+so a reader sees the old index or the new one, never a mix, and a failed
+or killed rebuild leaves the old one in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from retrieval.chunking import Chunk
+from retrieval.index import Index, PassageTerms
+from retrieval.speeches import Speech
+
+SCHEMA_VERSION = 1
+
+INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS speeches (
+    id TEXT PRIMARY KEY,
+    ordinal INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    spun INTEGER NOT NULL DEFAULT 0,
+    paragraph_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    ordinal INTEGER NOT NULL UNIQUE,
+    speech_id TEXT NOT NULL REFERENCES speeches(id),
+    position INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    text TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    words TEXT NOT NULL,
+    chars TEXT NOT NULL,
+    duplicate_of INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
+"""
+
+@dataclass(frozen=True)
+class StoredIndex:
+    speeches: list[Speech]
+    chunks: list[Chunk]
+    terms: list[PassageTerms]
+    duplicate_of: list[int]
+    info: dict[str, str]
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> Store:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        version = (await self._fetchone("PRAGMA user_version"))[0]
+        if version != SCHEMA_VERSION:
+            await self._drop_index_tables()
+        await self._db.executescript(INDEX_SCHEMA)
+        await self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        await self._db.commit()
+        return self
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Store:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple:
+        async with self.db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return tuple(row) if row else ()
+
+    async def _drop_index_tables(self) -> None:
+        await self.db.executescript(
+            "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS speeches; DROP TABLE IF EXISTS meta;"
+        )
+
+    # --- the index ---------------------------------------------------------
+
+    async def has_index(self) -> bool:
+        row = await self._fetchone("SELECT value FROM meta WHERE key = 'complete'")
+        return bool(row) and row[0] == "1"
+
+    async def replace_index(self, index: Index, info: dict[str, str]) -> None:
+        """Swap in a new index in one transaction; on any error the old one stays."""
+        speeches = [index.speeches[s] for s in index.speech_order]
+        chunks, terms, duplicate_of = index.chunks, index.terms, index.duplicate_of.tolist()
+        paragraphs: dict[str, int] = {}
+        for c in chunks:
+            paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute("DELETE FROM chunks")
+            await db.execute("DELETE FROM speeches")
+            await db.execute("DELETE FROM meta")
+            await db.executemany(
+                "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0))
+                    for i, s in enumerate(speeches)
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, c.search_text,
+                     " ".join(t.words), t.chars, int(d))
+                    for i, (c, t, d) in enumerate(zip(chunks, terms, duplicate_of, strict=True))
+                ],
+            )
+            rows = {**info, "built_at": str(time.time()), "complete": "1"}
+            await db.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
+
+    async def load_index(self) -> StoredIndex:
+        async with self.db.execute(
+            "SELECT id, title, source_file, spun FROM speeches ORDER BY ordinal"
+        ) as cursor:
+            speeches = [Speech(r[0], r[1], r[2], (), bool(r[3])) async for r in cursor]
+        chunks: list[Chunk] = []
+        terms: list[PassageTerms] = []
+        duplicate_of: list[int] = []
+        async with self.db.execute(
+            "SELECT id, speech_id, position, paragraph, section, text, search_text, words, chars, duplicate_of "
+            "FROM chunks ORDER BY ordinal"
+        ) as cursor:
+            async for r in cursor:
+                chunks.append(Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
+                terms.append(PassageTerms(r[7].split(" ") if r[7] else [], r[8]))
+                duplicate_of.append(r[9])
+        async with self.db.execute("SELECT key, value FROM meta") as cursor:
+            info = {r[0]: r[1] async for r in cursor}
+        return StoredIndex(speeches, chunks, terms, duplicate_of, info)
+
+    async def speech_rows(self) -> list[tuple[str, str, str, int]]:
+        async with self.db.execute(
+            "SELECT id, title, source_file, paragraph_count FROM speeches ORDER BY ordinal"
+        ) as cursor:
+            return [tuple(r) async for r in cursor]

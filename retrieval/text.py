@@ -1,0 +1,131 @@
+"""Folding and tokenizing: the one place where text becomes search terms.
+
+Chunks and questions go through the same functions, so a Traditional
+question finds a Simplified passage and a full-width digit finds a
+half-width one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+import opencc
+import stopwordsiso
+
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
+
+_T2S = opencc.OpenCC("t2s")
+
+# Template blanks in the speeches (20____年, xx区, 20**年, 【人名】): shown to the
+# reader as they stand, but they are not words anyone searches for.
+PLACEHOLDER = re.compile(r"_{2,}|＿{2,}|(?<![A-Za-z])[xX×]{2,}(?![A-Za-z])|\*{2,}|【[^】]{0,8}】|某某")
+
+# A number with its decimal part and unit stays one term: 50万, 90.6%, 3.5%.
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿|千|百)?")
+
+# Question prefixes glued to the word they ask about: 哪三大 -> 三大, 几类 -> 类.
+QUESTION_PREFIX = re.compile(r"^(?:哪|几|多少)(?=.)")
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(r"[\w%]")
+
+
+def fold(text: str) -> str:
+    """Search form of a text: NFKC (full-width → half-width), Simplified, lower case."""
+    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def fold_chars(text: str) -> str:
+    """Fold character by character so that offsets in the result match the input.
+
+    Used to find matched terms inside display text (which may be Traditional)
+    for highlighting; characters whose fold is not one character stay as they are.
+    """
+    out = []
+    for ch in text:
+        f = fold(ch)
+        out.append(f if len(f) == 1 else ch)
+    return "".join(out)
+
+
+def strip_placeholders(text: str) -> str:
+    return PLACEHOLDER.sub(" ", text)
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """stopwordsiso's Chinese list plus the project's question words (data/lexicon)."""
+    extra = (LEXICON_DIR / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    words = set(stopwordsiso.stopwords("zh"))
+    words.update(w.strip() for w in extra if w.strip() and not w.startswith("#"))
+    return frozenset(fold(w) for w in words)
+
+
+_jieba_ready = False
+
+
+def init_tokenizer() -> None:
+    """Load jieba's dictionary and the domain words once, at start-up."""
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    jieba.load_userdict(str(LEXICON_DIR / "userdict.txt"))
+    stopwords()
+    _jieba_ready = True
+
+
+def _segments(folded: str) -> list[str]:
+    """Split around numbers so that 50万 and 90.6% survive jieba as one term."""
+    parts: list[str] = []
+    pos = 0
+    for m in NUMBER.finditer(folded):
+        if m.start() > pos:
+            parts.extend(jieba.cut_for_search(folded[pos : m.start()]))
+        parts.append(m.group())
+        pos = m.end()
+    if pos < len(folded):
+        parts.extend(jieba.cut_for_search(folded[pos:]))
+    return parts
+
+
+def word_tokens(text: str) -> list[str]:
+    """Word terms of a text: folded, placeholders out, jieba search mode, no stopwords or punctuation."""
+    init_tokenizer()
+    stop = stopwords()
+    folded = strip_placeholders(fold(text))
+    return [t for t in (p.strip() for p in _segments(folded)) if t and t not in stop and _WORDLIKE.search(t)]
+
+
+def query_word_tokens(text: str) -> list[str]:
+    """Word terms of a question: as for passages, then question prefixes peeled off (哪三大 → 三大)."""
+    tokens = []
+    for t in word_tokens(text):
+        bare = QUESTION_PREFIX.sub("", t)
+        if bare and bare not in stopwords():
+            tokens.append(bare)
+    return tokens
+
+
+def char_text(text: str) -> str:
+    """The CJK and alphanumeric characters of a folded text, placeholders out: the input to char n-grams."""
+    folded = strip_placeholders(fold(text))
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def char_unigrams(chars: str) -> list[str]:
+    stop = stopwords()
+    return [c for c in chars if c not in stop]
+
+
+def char_bigrams(chars: str) -> list[str]:
+    return [chars[i : i + 2] for i in range(len(chars) - 1)]

@@ -1,0 +1,70 @@
+"""The speechbot command as a user and score.py run it, in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+FIELDS = {"rank", "score", "chunk_id", "speech_id", "speech_title", "source_file", "position", "text",
+          "best_sentence", "matched_terms", "also_in"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "data"
+    data.mkdir()
+    for name in ("000_7fe1eca08c9865c2.txt", "004_342c7815cd97eb2a.txt"):
+        shutil.copy(DATA_DIR / name, data)
+    return {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(folder / "s.sqlite3")}
+
+
+def speechbot(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+def test_search_answers_one_json_line_per_stdin_query_in_order(env: dict[str, str]) -> None:
+    odd = ["区长质量奖的奖金是多少", "", "   ", "😀" * 10, "<script>alert(1)</script>", "'; DROP TABLE chunks; --",
+           "金華市質量強鎮試點", "\x01\x02质量", "质量" * 50_000]
+    done = speechbot(env, "search", "--json", "--top-k", "3", stdin="".join(q + "\n" for q in odd))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["query"] for a in answers] == odd
+    first = answers[0]["results"]
+    assert 1 <= len(first) <= 3 and set(first[0]) == FIELDS
+    assert "50万" in first[0]["best_sentence"] and first[0]["speech_id"] == "000-1"
+    assert answers[1]["results"] == [] and answers[2]["results"] == []
+    assert answers[6]["results"][0]["speech_title"] == "質量強市工作領導講話(一)"
+
+
+def test_speeches_lists_id_title_file_and_paragraphs(env: dict[str, str]) -> None:
+    done = speechbot(env, "speeches")
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["000-1", "004-1", "004-2"]
+    assert rows[1][1:3] == ["質量強市工作領導講話(一)", "004_342c7815cd97eb2a.txt"] and int(rows[1][3]) > 5
+
+
+def test_ask_shows_the_passage_with_its_speech_or_says_nothing_was_found(env: dict[str, str]) -> None:
+    found = speechbot(env, "ask", "区长质量奖的奖金是多少")
+    assert "1. 质量工作会议上的讲话稿 · 第" in found.stdout and "50万" in found.stdout
+    missing = speechbot(env, "ask", "红烧肉怎么做")
+    assert "没有找到" in missing.stdout
+    empty = speechbot(env, "ask", "  ")
+    assert empty.returncode == 2 and "请输入一个问题" in empty.stderr
+
+
+def test_reindex_reports_counts_and_a_broken_data_dir_keeps_the_index(env: dict[str, str], tmp_path: Path) -> None:
+    done = speechbot(env, "reindex")
+    assert done.returncode == 0 and "indexed 3 speeches" in done.stdout
+    failed = speechbot({**env, "SPEECHBOT_DATA_DIR": str(tmp_path / "missing")}, "reindex")
+    assert failed.returncode == 1 and "does not exist" in failed.stderr and "Traceback" not in failed.stderr
+    assert len(speechbot(env, "speeches").stdout.splitlines()) == 3
