@@ -13,13 +13,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.input import prepare_question
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.index import Hit
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.store import Store
-
-# A question longer than this is searched on its first part (the bot does the same).
-MAX_QUESTION_CHARS = 500
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,14 +131,6 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         _print_report(report, file=sys.stdout)
         return 0
-
-
-def prepare_question(text: str) -> tuple[str, str]:
-    """The question as searched, and a note for the reader when it was shortened."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        return cleaned[:MAX_QUESTION_CHARS], f"问题较长，只按前 {MAX_QUESTION_CHARS} 个字检索。"
-    return cleaned, ""
 
 
 def hit_json(hit: Hit) -> dict[str, object]:

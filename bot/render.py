@@ -7,10 +7,11 @@ message never exceeds Telegram's 4096 characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 
-from retrieval.chunking import sentence_spans
+from retrieval.chunking import Chunk, sentence_spans
 from retrieval.index import Hit
 
 MESSAGE_LIMIT = 4096
@@ -98,3 +99,73 @@ def no_answer_html(question: str) -> str:
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+# --- reading --------------------------------------------------------------
+
+PAGE_CHARS = 3000
+
+
+def speech_pages(chunks: Sequence[Chunk], limit: int = PAGE_CHARS) -> list[list[Chunk]]:
+    """A speech's passages grouped into pages that fit a message, in reading order."""
+    pages: list[list[Chunk]] = [[]]
+    size = 0
+    for chunk in chunks:
+        if pages[-1] and size + len(chunk.text) > limit:
+            pages.append([])
+            size = 0
+        pages[-1].append(chunk)
+        size += len(chunk.text) + 2
+    return pages if pages[0] else []
+
+
+def speech_page_html(title: str, source_file: str, page: list[Chunk], number: int, count: int) -> str:
+    heading = f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n<i>{escape(source_file, quote=False)}</i>"
+    body = "\n\n".join(escape(c.text, quote=False) for c in page)
+    return _fit(f"{heading}\n\n{body}")
+
+
+def context_html(title: str, around: Sequence[Chunk], focus_id: str) -> str:
+    """A passage with the paragraphs before and after it; the passage itself in bold."""
+    parts = [f"📖 <b>{escape(title, quote=False)}</b> · 上下文"]
+    for chunk in around:
+        text = escape(chunk.text, quote=False)
+        label = f"第{chunk.paragraph}段"
+        parts.append(f"<b>▶ {label}</b>\n<b>{text}</b>" if chunk.id == focus_id else f"{label}\n{text}")
+    return _fit("\n\n".join(parts))
+
+
+SPEECHES_PER_PAGE = 30
+
+
+def speeches_html(rows: Sequence[tuple[str, str, str, int]], page: int) -> str:
+    """One page (0-based) of the speech list."""
+    count = max(1, -(-len(rows) // SPEECHES_PER_PAGE))
+    lines = [f"📚 <b>讲话列表</b>（共 {len(rows)} 篇，第 {page + 1}/{count} 页）", "发送 <code>/speech 编号</code> 阅读全文。", ""]
+    for speech_id, title, _source, paragraphs in rows[page * SPEECHES_PER_PAGE : (page + 1) * SPEECHES_PER_PAGE]:
+        lines.append(f"<code>{escape(speech_id, quote=False)}</code>  {escape(title, quote=False)}（{paragraphs}段）")
+    return _fit("\n".join(lines))
+
+
+def _fit(html: str) -> str:
+    """Callers build pages under the limit; this guards the limit for any text they were given."""
+    if len(html) <= MESSAGE_LIMIT:
+        return html
+    cut = html[: MESSAGE_LIMIT - 1]
+    open_tag = cut.rfind("<")
+    if open_tag > cut.rfind(">"):
+        cut = cut[:open_tag]
+    return _close_tags(cut) + ELLIPSIS
+
+
+def _close_tags(html: str) -> str:
+    stack: list[str] = []
+    for closing, name in re.findall(r"<(/?)([a-z]+)[^>]*>", html):
+        if closing and stack and stack[-1] == name:
+            stack.pop()
+        elif not closing:
+            stack.append(name)
+    amp = html.rfind("&")
+    if amp > html.rfind(";"):
+        html = html[:amp]
+    return html + "".join(f"</{name}>" for name in reversed(stack))

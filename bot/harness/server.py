@@ -802,11 +802,16 @@ class FakeTelegramServer:
                 return True
         return False
 
-    async def press_button(self, chat: Chat, user: User | Chat, message_id: int, callback_data: str) -> str:
-        """A user presses an inline button of a bot message; returns the callback query id."""
+    async def press_button(
+        self, chat: Chat, user: User | Chat, message_id: int, callback_data: str, forged: bool = False
+    ) -> str:
+        """A user presses an inline button of a bot message; returns the callback query id.
+
+        ``forged=True`` sends data the message has no button for, as a modified client can.
+        """
         message = self._messages.get(chat.id, {}).get(message_id)
         buttons = [b for row in (message or {}).get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-        if not any(button.get("callback_data") == callback_data for button in buttons):
+        if not forged and not any(button.get("callback_data") == callback_data for button in buttons):
             raise ValueError(f"message {message_id} in chat {chat.id} has no button with data {callback_data!r}")
         query_id = str(next(self._query_ids))
         query = {

@@ -1,0 +1,67 @@
+"""Assemble the python-telegram-bot Application in one place: handlers, defaults, limits, start-up."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommandScopeDefault, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.commands import USER_COMMANDS, show_admin_commands
+from bot.context import BotServices
+from bot.handlers import admin, errors, inline, questions, reading
+from bot.ratelimit import UserRateLimiter
+from bot.records import Records
+from bot.settings import Settings
+from retrieval.service import SearchService
+from retrieval.store import Store
+
+log = logging.getLogger(__name__)
+
+def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
+    """The bot; `rate_limiter` replaces Telegram's own flood limits (benchmarks on a local server only)."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(True)
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=2))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    for module in (admin, reading, inline, questions):
+        application.add_handlers(module.handlers())
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def on_startup(application: Application) -> None:
+    """Open the store, load or build the index, and register the command menus."""
+    settings: Settings = application.bot_data["settings"]
+    store = await Store(settings.db_path).open()
+    search = SearchService(store, settings.data_dir)
+    report = await search.start()
+    if report:
+        log.info("built the index: %d speeches, %d passages in %.1f s", report.speeches, report.chunks, report.seconds)
+    records = await Records(store.db).create()
+    application.bot_data["services"] = BotServices(
+        settings, store, search, records, UserRateLimiter(settings.questions_per_minute)
+    )
+    await _register_commands(application, settings)
+
+
+async def on_shutdown(application: Application) -> None:
+    bot_services: BotServices | None = application.bot_data.pop("services", None)
+    if bot_services is not None:
+        await bot_services.store.close()
+
+
+async def _register_commands(application: Application, settings: Settings) -> None:
+    await application.bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
+    for admin_id in sorted(settings.admin_ids):
+        await show_admin_commands(application.bot, admin_id)

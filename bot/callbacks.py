@@ -1,0 +1,128 @@
+"""Button data: what a button asks for, packed into Telegram's 64 bytes and checked on the way back in.
+
+Buttons outlive the process that drew them, so each carries ids that the
+store can resolve after a restart (a question key, a chunk id, a speech id),
+never a pointer into memory. Anything that does not parse is a Stale button.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_ID = r"[0-9A-Za-z][0-9A-Za-z.\-]{0,40}"
+_KEY = r"[0-9a-f]{12}"
+
+
+@dataclass(frozen=True)
+class MorePage:
+    """Another page of results for a question asked before."""
+
+    key: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """The paragraphs before and after a passage."""
+
+    chunk_id: str
+
+
+@dataclass(frozen=True)
+class OpenSpeech:
+    """A whole speech opened at a page, as a new message (the answer it came from stays)."""
+
+    speech_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class SpeechPage:
+    """Another page of the speech shown in this message."""
+
+    speech_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the speech list."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class Feedback:
+    key: str
+    useful: bool
+
+
+@dataclass(frozen=True)
+class Example:
+    """One of the example questions under /start."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Data that is not ours, or from a version we no longer read."""
+
+    raw: str
+
+
+Button = MorePage | Context | OpenSpeech | SpeechPage | ListPage | Feedback | Example
+
+_PATTERNS: list[tuple[re.Pattern[str], type]] = [
+    (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), MorePage),
+    (re.compile(rf"^c:({_ID}:\d{{1,5}})$"), Context),
+    (re.compile(rf"^o:({_ID}):(\d{{1,4}})$"), OpenSpeech),
+    (re.compile(rf"^s:({_ID}):(\d{{1,4}})$"), SpeechPage),
+    (re.compile(r"^l:(\d{1,4})$"), ListPage),
+    (re.compile(rf"^f:({_KEY}):([+-])$"), Feedback),
+    (re.compile(r"^x:(\d)$"), Example),
+]
+
+
+def encode(button: Button) -> str:
+    match button:
+        case MorePage(key, page):
+            data = f"p:{key}:{page}"
+        case Context(chunk_id):
+            data = f"c:{chunk_id}"
+        case OpenSpeech(speech_id, page):
+            data = f"o:{speech_id}:{page}"
+        case SpeechPage(speech_id, page):
+            data = f"s:{speech_id}:{page}"
+        case ListPage(page):
+            data = f"l:{page}"
+        case Feedback(key, useful):
+            data = f"f:{key}:{'+' if useful else '-'}"
+        case Example(number):
+            data = f"x:{number}"
+    if len(data.encode()) > MAX_BYTES or isinstance(decode(data), Stale):
+        raise ValueError(f"button data does not fit Telegram's rules: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Button | Stale:
+    if not data or len(data.encode()) > MAX_BYTES:
+        return Stale(data or "")
+    for pattern, kind in _PATTERNS:
+        m = pattern.match(data)
+        if not m:
+            continue
+        if kind is MorePage:
+            return MorePage(m.group(1), int(m.group(2)))
+        if kind is Context:
+            return Context(m.group(1))
+        if kind in (OpenSpeech, SpeechPage):
+            return kind(m.group(1), int(m.group(2)))
+        if kind is ListPage:
+            return ListPage(int(m.group(1)))
+        if kind is Feedback:
+            return Feedback(m.group(1), m.group(2) == "+")
+        return Example(int(m.group(1)))
+    return Stale(data)

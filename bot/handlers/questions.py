@@ -1,0 +1,185 @@
+"""Questions and their answers: private messages, /ask and mentions in groups, example and paging buttons."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+
+from telegram import MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.callbacks import Example, Feedback, MorePage, decode
+from bot.commands import show_admin_commands
+from bot.context import services
+from bot.handlers.replies import STALE_BUTTON, edit_in_place
+from bot.input import prepare_question
+from bot.keyboards import answer_keyboard, examples_keyboard
+from bot.ratelimit import Verdict
+from bot.records import hash_user
+from bot.render import answer_html, no_answer_html
+
+EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
+# Enough results for a few pages of "more results".
+MAX_PAGES = 5
+
+INTRO = (
+    "👋 我可以在质量工作讲话稿中查找回答你问题的原文段落，并注明出自哪篇讲话。\n\n"
+    "直接发送问题即可（简体、繁体都行），例如下面的问题。\n"
+    "/speeches 查看全部讲话，/speech 编号 阅读全文；在群组里用 /ask 问题 或 @我。\n"
+    "在任意聊天中输入 @{username} 问题，可以把段落分享出去。"
+)
+WHAT_I_DO = "我只能回答文字问题，比如“区长质量奖的奖金是多少”。发送 /help 查看用法。"
+EMPTY = "请在命令后写上问题，例如：/ask 区长质量奖的奖金是多少"
+SLOW_DOWN = "提问太快了，请 {seconds} 秒后再试。"
+
+
+def handlers() -> list[BaseHandler]:
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    group_address = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & (
+        filters.Entity(MessageEntity.MENTION) | filters.REPLY
+    )
+    return [
+        CommandHandler(["start", "help"], start),
+        CommandHandler("ask", ask_command),
+        MessageHandler(private_text, private_question),
+        MessageHandler(group_address, group_question),
+        CallbackQueryHandler(example_button, pattern=lambda d: isinstance(decode(d), Example)),
+        CallbackQueryHandler(more_button, pattern=lambda d: isinstance(decode(d), MorePage)),
+        CallbackQueryHandler(feedback_button, pattern=lambda d: isinstance(decode(d), Feedback)),
+        CallbackQueryHandler(stale_button),
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_a_question),
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
+    ]
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is not None and user.id in services(context).settings.admin_ids:
+        await show_admin_commands(context.bot, user.id)
+    await update.effective_message.reply_text(
+        INTRO.format(username=escape(context.bot.username or "bot")), reply_markup=examples_keyboard(EXAMPLES)
+    )
+
+
+async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await answer(update, context, update.effective_message.text)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await answer(update, context, " ".join(context.args or []))
+
+
+async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups only a mention of the bot or a reply to it is a question; other chatter is not ours."""
+    message = update.effective_message
+    mention = f"@{context.bot.username}".lower()
+    mentioned = any(
+        entity.type == MessageEntity.MENTION and text.lower() == mention
+        for entity, text in message.parse_entities([MessageEntity.MENTION]).items()
+    )
+    replied = message.reply_to_message is not None and message.reply_to_message.from_user.id == context.bot.id
+    if not (mentioned or replied):
+        return
+    text = message.text
+    for value in message.parse_entities([MessageEntity.MENTION]).values():
+        if value.lower() == mention:
+            text = text.replace(value, " ")
+    await answer(update, context, text)
+
+
+async def not_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(WHAT_I_DO)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text("没有这个命令。" + WHAT_I_DO)
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """Search, reply with the first page of passages and their buttons, then log the question."""
+    bot_services = services(context)
+    message = update.effective_message
+    user_id = update.effective_user.id
+    verdict = bot_services.limiter.check(user_id)
+    if verdict is not Verdict.ALLOW:
+        if verdict is Verdict.WARN:
+            await message.reply_text(SLOW_DOWN.format(seconds=bot_services.limiter.seconds_until_free(user_id)))
+        return
+    question, note = prepare_question(text)
+    if not question:
+        await message.reply_text(EMPTY)
+        return
+    started = time.perf_counter()
+    per_page = bot_services.settings.results_per_page
+    hits = await bot_services.search.search(question, per_page * MAX_PAGES)
+    latency_ms = (time.perf_counter() - started) * 1000
+    key = await bot_services.records.remember_question(question)
+    if hits:
+        page = hits[:per_page]
+        await message.reply_text(
+            answer_html(question, page, note=note),
+            reply_markup=answer_keyboard(key, page, 1, 0, has_more=len(hits) > per_page),
+            do_quote=message.chat.type != ChatType.PRIVATE,
+        )
+    else:
+        await message.reply_text(no_answer_html(question), do_quote=message.chat.type != ChatType.PRIVATE)
+    context.application.create_task(
+        bot_services.records.log_question(
+            message.chat.type,
+            hash_user(user_id, bot_services.settings.user_hash_salt),
+            key,
+            question,
+            [h.chunk_id for h in hits],
+            latency_ms,
+        ),
+        update=update,
+    )
+
+
+async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    example: Example = decode(query.data)
+    if example.number >= len(EXAMPLES):
+        await query.answer(STALE_BUTTON)
+        return
+    await query.answer()
+    await answer(update, context, EXAMPLES[example.number])
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Another page of a question's results, in place of the message that showed the last one."""
+    query = update.callback_query
+    more: MorePage = decode(query.data)
+    bot_services = services(context)
+    question = await bot_services.records.question_for(more.key)
+    per_page = bot_services.settings.results_per_page
+    if question is None or more.page >= MAX_PAGES:
+        await query.answer(STALE_BUTTON)
+        return
+    hits = await bot_services.search.search(question, per_page * MAX_PAGES)
+    page = hits[more.page * per_page : (more.page + 1) * per_page]
+    if not page:
+        await query.answer("没有更多结果了。")
+        return
+    await query.answer()
+    first = more.page * per_page + 1
+    await edit_in_place(
+        query.message,
+        answer_html(question, page, first_number=first),
+        answer_keyboard(more.key, page, first, more.page, has_more=len(hits) > (more.page + 1) * per_page),
+    )
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Button data we did not write, or from a version we no longer read: a short answer, no error."""
+    await update.callback_query.answer(STALE_BUTTON)
+
+
+async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    feedback: Feedback = decode(query.data)
+    bot_services = services(context)
+    user_hash = hash_user(update.effective_user.id, bot_services.settings.user_hash_salt)
+    saved = await bot_services.records.set_feedback(feedback.key, user_hash, feedback.useful)
+    await query.answer("谢谢反馈！" if saved else "这个按钮已失效。")

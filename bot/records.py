@@ -1,0 +1,149 @@
+"""What the bot remembers in SQLite: questions behind buttons, the query log, admin attempts.
+
+Tables live in the store's file and share its connection. No names or
+usernames are kept; a user is a salted hash of their id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS asked (
+    key TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS query_log (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    chat_type TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    key TEXT NOT NULL,
+    question TEXT NOT NULL,
+    result_ids TEXT NOT NULL,
+    latency_ms REAL NOT NULL,
+    feedback INTEGER
+);
+CREATE INDEX IF NOT EXISTS query_log_at ON query_log(at);
+CREATE INDEX IF NOT EXISTS query_log_key ON query_log(key, user_hash);
+CREATE TABLE IF NOT EXISTS admin_log (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    action TEXT NOT NULL,
+    allowed INTEGER NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+def question_key(question: str) -> str:
+    return hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
+
+
+def hash_user(user_id: int, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Stats:
+    total: int
+    today: int
+    unanswered: int
+    recent_unanswered: list[str]
+    top: list[tuple[str, int]]
+    median_latency_ms: float | None
+    useful: int
+    not_useful: int
+
+
+class Records:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def create(self) -> Records:
+        await self.db.executescript(SCHEMA)
+        await self.db.commit()
+        return self
+
+    async def remember_question(self, question: str) -> str:
+        """The key a button uses to ask the same question again, after a restart too."""
+        key = question_key(question)
+        await self.db.execute(
+            "INSERT OR IGNORE INTO asked (key, question, created) VALUES (?, ?, ?)", (key, question, time.time())
+        )
+        await self.db.commit()
+        return key
+
+    async def question_for(self, key: str) -> str | None:
+        async with self.db.execute("SELECT question FROM asked WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def log_question(
+        self, chat_type: str, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO query_log (at, chat_type, user_hash, key, question, result_ids, latency_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), chat_type, user_hash, key, question, json.dumps(list(result_ids)), latency_ms),
+        )
+        await self.db.commit()
+
+    async def set_feedback(self, key: str, user_hash: str, useful: bool) -> bool:
+        """Feedback on the user's latest asking of that question."""
+        cursor = await self.db.execute(
+            "UPDATE query_log SET feedback = ? WHERE id = "
+            "(SELECT id FROM query_log WHERE key = ? AND user_hash = ? ORDER BY id DESC LIMIT 1)",
+            (1 if useful else -1, key, user_hash),
+        )
+        await self.db.commit()
+        return cursor.rowcount > 0
+
+    async def log_admin(self, user_hash: str, action: str, allowed: bool, detail: str = "") -> None:
+        await self.db.execute(
+            "INSERT INTO admin_log (at, user_hash, action, allowed, detail) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), user_hash, action, int(allowed), detail),
+        )
+        await self.db.commit()
+
+    async def admin_attempts(self) -> list[tuple[str, str, bool]]:
+        async with self.db.execute("SELECT user_hash, action, allowed FROM admin_log ORDER BY id") as cursor:
+            return [(r[0], r[1], bool(r[2])) async for r in cursor]
+
+    async def stats(self, since: float) -> Stats:
+        async def one(sql: str, params: Sequence[object] = ()) -> int:
+            async with self.db.execute(sql, params) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        async def rows(sql: str) -> list[tuple]:
+            async with self.db.execute(sql) as cursor:
+                return [tuple(r) async for r in cursor]
+
+        latencies = [r[0] for r in await rows("SELECT latency_ms FROM query_log ORDER BY latency_ms")]
+        return Stats(
+            total=await one("SELECT COUNT(*) FROM query_log"),
+            today=await one("SELECT COUNT(*) FROM query_log WHERE at >= ?", (since,)),
+            unanswered=await one("SELECT COUNT(*) FROM query_log WHERE result_ids = '[]'"),
+            recent_unanswered=[
+                r[0] for r in await rows(
+                    "SELECT question FROM query_log WHERE result_ids = '[]' GROUP BY question ORDER BY MAX(at) DESC LIMIT 5"
+                )
+            ],
+            top=[
+                (r[0], r[1]) for r in await rows(
+                    "SELECT question, COUNT(*) FROM query_log GROUP BY question ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT 5"
+                )
+            ],
+            median_latency_ms=latencies[len(latencies) // 2] if latencies else None,
+            useful=await one("SELECT COUNT(*) FROM query_log WHERE feedback = 1"),
+            not_useful=await one("SELECT COUNT(*) FROM query_log WHERE feedback = -1"),
+        )
