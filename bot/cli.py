@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
@@ -14,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.input import prepare_question
+from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.index import Hit
 from retrieval.service import ReindexError, ReindexReport, SearchService
@@ -32,8 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, data_dir=Path(args.data_dir))
     if args.db:
         settings = replace(settings, db_path=Path(args.db))
-    logging.basicConfig(level=settings.log_level if args.command in ("run", "chat") else "WARNING",
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet = args.command not in ("run", "chat")
+    setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
+    if args.command == "run" and settings.token:
+        run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
+        return 0
+    if args.command == "run":
+        print("No TELEGRAM_BOT_TOKEN set: starting the local harness chat (no Telegram, no network).", file=sys.stderr)
+        args.handler = _chat
     try:
         return asyncio.run(args.handler(settings, args))
     except KeyboardInterrupt:
@@ -62,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     reindex = commands.add_parser("reindex", help="rebuild the index from the data folder")
     reindex.set_defaults(handler=_reindex)
+
+    run = commands.add_parser("run", help="run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
+    run.set_defaults(handler=None)
+
+    chat = commands.add_parser("chat", help="talk to the real bot in this terminal through a local Bot API server")
+    chat.set_defaults(handler=_chat)
 
     return parser
 
@@ -131,6 +143,31 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         _print_report(report, file=sys.stdout)
         return 0
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.harness.chat import run_chat
+
+    return await run_chat(settings)
+
+
+def run_bot(settings: Settings) -> None:
+    """The real bot: long polling, or webhook mode when WEBHOOK_URL is set."""
+    from urllib.parse import urlparse
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret or None,
+        )
+    else:
+        application.run_polling()
 
 
 def hit_json(hit: Hit) -> dict[str, object]:

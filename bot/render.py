@@ -19,13 +19,19 @@ CROP_CHARS = 350
 ELLIPSIS = "…"
 
 
-def crop_window(text: str, best: tuple[int, int], limit: int = CROP_CHARS) -> tuple[int, int]:
-    """Whole sentences around the best one, up to `limit` characters; the best sentence alone if longer."""
+def crop_window(
+    text: str, best: tuple[int, int], bold: Sequence[tuple[int, int]] = (), limit: int = CROP_CHARS
+) -> tuple[int, int]:
+    """Whole sentences around the best one, up to `limit` characters.
+
+    A best sentence longer than that (speeches string clauses with commas) is
+    cut to the run of clauses holding the most matched terms.
+    """
     if len(text) <= limit:
         return 0, len(text)
     start, end = best
-    if end - start >= limit:
-        return start, start + limit
+    if end - start > limit:
+        return _densest_clauses(text, best, bold, limit)
     spans = sentence_spans(text)
     before = [s for s in spans if s[1] <= start][::-1]
     after = [s for s in spans if s[0] >= end]
@@ -40,6 +46,20 @@ def crop_window(text: str, best: tuple[int, int], limit: int = CROP_CHARS) -> tu
         if not grew:
             break
     return start, end
+
+
+def _densest_clauses(
+    text: str, sentence: tuple[int, int], bold: Sequence[tuple[int, int]], limit: int
+) -> tuple[int, int]:
+    start, end = sentence
+    clause_starts = [start] + [i + 1 for i in range(start, end - 1) if text[i] in "，,；;、："]
+
+    def marked(a: int) -> int:
+        b = min(a + limit, end)
+        return sum(max(0, min(b, y) - max(a, x)) for x, y in bold)
+
+    first = max(clause_starts, key=lambda a: (marked(a), -a))
+    return first, min(first + limit, end)
 
 
 def marked_html(text: str, window: tuple[int, int], best: tuple[int, int], bold: Sequence[tuple[int, int]]) -> str:
@@ -67,7 +87,7 @@ def marked_html(text: str, window: tuple[int, int], best: tuple[int, int], bold:
 
 def passage_html(hit: Hit, number: int) -> str:
     heading = f"<b>{number}. {escape(hit.speech_title, quote=False)}</b> · 第{hit.position}段"
-    window = crop_window(hit.text, hit.best_span)
+    window = crop_window(hit.text, hit.best_span, hit.term_spans)
     body = marked_html(hit.text, window, hit.best_span, hit.term_spans)
     lines = [heading, body]
     if hit.also_in:

@@ -870,9 +870,13 @@ class FakeTelegramServer:
 
     async def wait_for_callback_answer(self, callback_query_id: str, timeout: float = 10) -> dict:
         """The answerCallbackQuery parameters (text, show_alert...) once the bot answers."""
-        return await self._wait(
-            lambda: self._callback_answers.get(callback_query_id), timeout, f"answer to callback {callback_query_id}"
+        # An answer with no text is an empty dict: wrap it so "answered" is not mistaken for "not yet".
+        answered = await self._wait(
+            lambda: (self._callback_answers[callback_query_id],) if callback_query_id in self._callback_answers else None,
+            timeout,
+            f"answer to callback {callback_query_id}",
         )
+        return answered[0]
 
     async def wait_for_inline_answer(self, inline_query_id: str, timeout: float = 10) -> dict:
         """The answerInlineQuery parameters (results, cache_time...) once the bot answers."""

@@ -1,0 +1,1 @@
+"""Benchmark scripts (not tests): python bench/retrieval.py, python bench/throughput.py."""
