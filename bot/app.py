@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from telegram import BotCommandScopeDefault, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, Defaults
 
 from bot.commands import USER_COMMANDS, show_admin_commands
 from bot.context import BotServices
@@ -18,6 +19,8 @@ from retrieval.service import SearchService
 from retrieval.store import Store
 
 log = logging.getLogger(__name__)
+
+PRUNE_AT = datetime.time(3, 30)  # local time, when few ask
 
 def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
     """The bot; `rate_limiter` replaces Telegram's own flood limits (benchmarks on a local server only)."""
@@ -53,6 +56,20 @@ async def on_startup(application: Application) -> None:
         settings, store, search, records, UserRateLimiter(settings.questions_per_minute)
     )
     await _register_commands(application, settings)
+    await prune_query_log(application)
+    if application.job_queue is not None:
+        application.job_queue.run_daily(_prune_job, time=PRUNE_AT, name="prune query log")
+
+
+async def prune_query_log(application: Application) -> None:
+    bot_services: BotServices = application.bot_data["services"]
+    pruned = await bot_services.records.prune(bot_services.settings.log_retention_days)
+    if pruned:
+        log.info("pruned %d questions older than %d days", pruned, bot_services.settings.log_retention_days)
+
+
+async def _prune_job(context: CallbackContext) -> None:
+    await prune_query_log(context.application)
 
 
 async def on_shutdown(application: Application) -> None:

@@ -7,6 +7,7 @@ never a pointer into memory. Anything that does not parse is a Stale button.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -67,13 +68,27 @@ class Example:
 
 
 @dataclass(frozen=True)
+class ConfirmRemove:
+    """An admin confirms moving aside a file that holds several speeches."""
+
+    speech_id: str
+
+
+@dataclass(frozen=True)
+class Restore:
+    """An admin brings back a removed file, named by a short hash of its name."""
+
+    name_key: str
+
+
+@dataclass(frozen=True)
 class Stale:
     """Data that is not ours, or from a version we no longer read."""
 
     raw: str
 
 
-Button = MorePage | Context | OpenSpeech | SpeechPage | ListPage | Feedback | Example
+Button = MorePage | Context | OpenSpeech | SpeechPage | ListPage | Feedback | Example | ConfirmRemove | Restore
 
 _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), MorePage),
@@ -83,6 +98,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(r"^l:(\d{1,4})$"), ListPage),
     (re.compile(rf"^f:({_KEY}):([+-])$"), Feedback),
     (re.compile(r"^x:(\d)$"), Example),
+    (re.compile(rf"^rm:({_ID})$"), ConfirmRemove),
+    (re.compile(r"^rs:([0-9a-f]{10})$"), Restore),
 ]
 
 
@@ -102,9 +119,18 @@ def encode(button: Button) -> str:
             data = f"f:{key}:{'+' if useful else '-'}"
         case Example(number):
             data = f"x:{number}"
+        case ConfirmRemove(speech_id):
+            data = f"rm:{speech_id}"
+        case Restore(name_key):
+            data = f"rs:{name_key}"
     if len(data.encode()) > MAX_BYTES or isinstance(decode(data), Stale):
         raise ValueError(f"button data does not fit Telegram's rules: {data!r}")
     return data
+
+
+def name_key(name: str) -> str:
+    """A file name in 10 hex characters, for button data (names can outgrow 64 bytes)."""
+    return hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
 
 
 def decode(data: str | None) -> Button | Stale:
@@ -124,5 +150,7 @@ def decode(data: str | None) -> Button | Stale:
             return ListPage(int(m.group(1)))
         if kind is Feedback:
             return Feedback(m.group(1), m.group(2) == "+")
-        return Example(int(m.group(1)))
+        if kind is Example:
+            return Example(int(m.group(1)))
+        return kind(m.group(1))
     return Stale(data)

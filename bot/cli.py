@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from bot.input import prepare_question
 from bot.logs import setup_logging
+from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.index import Hit
+from retrieval.library import RefusedChange
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.store import Store
 
@@ -68,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
 
     reindex = commands.add_parser("reindex", help="rebuild the index from the data folder")
     reindex.set_defaults(handler=_reindex)
+
+    add = commands.add_parser("add", help="add speech files (.txt, .docx, .md) to the data folder and reindex")
+    add.add_argument("files", nargs="+", type=Path)
+    add.set_defaults(handler=_add)
+
+    export = commands.add_parser("export-log", help="write the query log as CSV (unanswered questions show gaps)")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(handler=_export_log)
 
     run = commands.add_parser("run", help="run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
     run.set_defaults(handler=None)
@@ -143,6 +155,44 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         _print_report(report, file=sys.stdout)
         return 0
+
+
+async def _add(settings: Settings, args: argparse.Namespace) -> int:
+    documents = []
+    for path in args.files:
+        try:
+            documents.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            print(f"speechbot: {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+
+    async def work(service: SearchService) -> int:
+        try:
+            report = await service.add_documents(documents, settings.max_upload_bytes)
+        except (RefusedChange, ReindexError) as exc:
+            print(f"speechbot: nothing added: {exc}", file=sys.stderr)
+            return 1
+        for speech in report.speeches:
+            print(f"added {speech.id}\t{speech.title}\t{speech.source_file}")
+        _print_report(report.reindex, file=sys.stdout)
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
+    async with Store(settings.db_path) as store:
+        rows = await (await Records(store.db).create()).log_rows()
+    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        writer = csv.writer(out)
+        writer.writerow(["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"])
+        for at, *rest in rows:
+            writer.writerow([datetime.fromtimestamp(at).isoformat(timespec="seconds"), *rest])
+    finally:
+        if args.out:
+            out.close()
+    return 0
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ USER_COMMANDS = [
 ADMIN_COMMANDS = [
     BotCommand("reindex", "重建索引"),
     BotCommand("stats", "使用统计"),
+    BotCommand("remove", "移出一篇讲话所在的文件：/remove 编号"),
+    BotCommand("restore", "恢复移出的文件"),
 ]
 
 

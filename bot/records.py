@@ -118,6 +118,24 @@ class Records:
         async with self.db.execute("SELECT user_hash, action, allowed FROM admin_log ORDER BY id") as cursor:
             return [(r[0], r[1], bool(r[2])) async for r in cursor]
 
+    async def prune(self, older_than_days: int) -> int:
+        """Forget questions older than the retention period; returns how many went."""
+        cutoff = time.time() - older_than_days * 86400
+        cursor = await self.db.execute("DELETE FROM query_log WHERE at < ?", (cutoff,))
+        await self.db.execute("DELETE FROM admin_log WHERE at < ?", (cutoff,))
+        await self.db.execute(
+            "DELETE FROM asked WHERE created < ? AND key NOT IN (SELECT key FROM query_log)", (cutoff,)
+        )
+        await self.db.commit()
+        return cursor.rowcount
+
+    async def log_rows(self) -> list[tuple]:
+        """The query log for export, oldest first: at, chat_type, user_hash, question, result_ids, latency_ms, feedback."""
+        async with self.db.execute(
+            "SELECT at, chat_type, user_hash, question, result_ids, latency_ms, feedback FROM query_log ORDER BY id"
+        ) as cursor:
+            return [tuple(r) async for r in cursor]
+
     async def stats(self, since: float) -> Stats:
         async def one(sql: str, params: Sequence[object] = ()) -> int:
             async with self.db.execute(sql, params) as cursor:

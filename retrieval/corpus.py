@@ -11,10 +11,8 @@ from pathlib import Path
 from retrieval.chunking import Chunk, chunk_speech
 from retrieval.cleaning import clean_lines
 from retrieval.respelling import is_spun
-from retrieval.sources import SourceError, read_text
+from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, read_text
 from retrieval.speeches import Speech, is_section_start, split_speeches
-
-CORPUS_GLOB = "*.txt"
 
 
 @dataclass
@@ -41,7 +39,8 @@ def speeches_of_text(text: str, source_file: str, tag: str) -> list[Speech]:
 
 
 def corpus_files(data_dir: Path) -> list[Path]:
-    return sorted(p for p in data_dir.glob(CORPUS_GLOB) if p.is_file())
+    """The source files of a corpus: its top-level .txt, .md and .docx files (not data/removed/)."""
+    return sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
 def load_corpus(data_dir: Path, progress: Callable[[str], None] | None = None) -> Corpus:

@@ -1,9 +1,16 @@
-"""Read a speech file into text, whatever encoding a Chinese Windows or web copy used."""
+"""Read a speech file into text: .txt in whatever encoding a Chinese Windows or web copy used, .md, .docx."""
 
 from __future__ import annotations
 
 import codecs
+import io
+import zipfile
 from pathlib import Path
+
+import docx
+from markdown_it import MarkdownIt
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
 
 # Share of characters that must be readable text; a binary file decoded as
 # GB18030 (which accepts many byte sequences) ends up full of rare symbols
@@ -34,7 +41,42 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path.name}: cannot read ({exc.strerror})") from exc
-    return decode(data, path.name)
+    return document_text(data, path.name)
+
+
+def document_text(data: bytes, name: str) -> str:
+    """The text of a document by its kind (file name suffix); SourceError says what is wrong with it."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise SourceError(f"{name}: not a supported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    if suffix == ".docx":
+        text = _docx_text(data, name)
+    else:
+        text = decode(data, name)
+        if suffix == ".md":
+            text = _markdown_text(text)
+    if not text.strip():
+        raise SourceError(f"{name}: the file holds no text")
+    return text
+
+
+def _docx_text(data: bytes, name: str) -> str:
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise SourceError(f"{name}: not a readable .docx file ({exc.__class__.__name__})") from exc
+    return "\n".join(p.text for p in document.paragraphs)
+
+
+def _markdown_text(text: str) -> str:
+    """One line per Markdown block, markup removed (headings, emphasis, list markers, links)."""
+    lines = []
+    for token in MarkdownIt().parse(text):
+        if token.type == "inline" and token.children is not None:
+            parts = [c.content for c in token.children if c.type in ("text", "code_inline")]
+            parts += ["\n" for c in token.children if c.type == "hardbreak"]
+            lines.append("".join(parts))
+    return "\n".join(lines)
 
 
 def _try_decode(data: bytes) -> str | None:

@@ -7,6 +7,8 @@ or killed rebuild leaves the old one in place.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ import aiosqlite
 from retrieval.chunking import Chunk
 from retrieval.index import Index, PassageTerms
 from retrieval.speeches import Speech
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -61,17 +65,31 @@ class Store:
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> Store:
+        """Open (or create) the file; one that is not a readable SQLite database is moved aside and started anew."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._connect()
+        except sqlite3.DatabaseError as exc:
+            await self.close()
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            log.warning("store %s is unreadable (%s); moved it to %s and starting a new one", self.path, exc, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.path.rename(aside)
+            await self._connect()
+        return self
+
+    async def _connect(self) -> None:
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA quick_check")
         version = (await self._fetchone("PRAGMA user_version"))[0]
         if version != SCHEMA_VERSION:
             await self._drop_index_tables()
         await self._db.executescript(INDEX_SCHEMA)
         await self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         await self._db.commit()
-        return self
 
     async def close(self) -> None:
         if self._db is not None:

@@ -6,20 +6,44 @@ import logging
 from datetime import datetime
 from html import escape
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.callbacks import ConfirmRemove, Restore, decode, encode, name_key
 from bot.context import services
+from bot.handlers.replies import STALE_BUTTON
 from bot.records import hash_user
-from retrieval.service import ReindexBusy, ReindexError
+from retrieval.library import Refusal, RefusedChange
+from retrieval.service import ChangeReport, ReindexBusy, ReindexError
 
 log = logging.getLogger(__name__)
 
 REFUSED = "抱歉，这个命令只对管理员开放。"
+UPLOADS_ARE_FOR_ADMINS = "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
+
+
+UPLOAD_REFUSALS = {
+    Refusal.TOO_LARGE: "文件太大（上限 {limit}）。",
+    Refusal.UNSAFE_NAME: "文件名不安全，请用普通文件名（不含路径、不以点开头）。",
+    Refusal.UNSUPPORTED: "只接受 .txt（UTF-8 或 GB18030）、.docx 和 .md 文件。",
+    Refusal.EXISTS: "已有同名文件，为免覆盖，请改名后再发。",
+    Refusal.NOT_TEXT: "读不出文字：文件为空、是二进制文件，或编码不是 UTF-8 / GB18030。",
+    Refusal.NO_SPEECH: "清理网页杂项后没有剩下讲话正文。",
+    Refusal.DUPLICATE: "语料中已有这篇讲话。",
+    Refusal.NOT_FOUND: "没有找到。",
+}
 
 
 def handlers() -> list[BaseHandler]:
-    return [CommandHandler("reindex", reindex), CommandHandler("stats", stats)]
+    return [
+        CommandHandler("reindex", reindex),
+        CommandHandler("stats", stats),
+        CommandHandler("remove", remove),
+        CommandHandler("restore", restore),
+        CallbackQueryHandler(confirm_remove_button, pattern=lambda d: isinstance(decode(d), ConfirmRemove)),
+        CallbackQueryHandler(restore_button, pattern=lambda d: isinstance(decode(d), Restore)),
+        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, upload),
+    ]
 
 
 async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
@@ -57,6 +81,130 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines = [f"✅ 索引已重建：{report.speeches} 篇讲话，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"]
     lines += [f"⚠️ 跳过 {escape(p)}" for p in report.problems]
     await progress.edit_text("\n".join(lines))
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin's document joins the corpus; anyone else's gets the one line on what the bot does."""
+    bot_services = services(context)
+    message = update.effective_message
+    if update.effective_user.id not in bot_services.settings.admin_ids:
+        await bot_services.records.log_admin(_user_hash(update, context), "upload", False)
+        await message.reply_text(UPLOADS_ARE_FOR_ADMINS)
+        return
+    await bot_services.records.log_admin(_user_hash(update, context), "upload", True)
+    document = message.document
+    limit = bot_services.settings.max_upload_bytes
+    if document.file_size and document.file_size > limit:
+        await message.reply_text(UPLOAD_REFUSALS[Refusal.TOO_LARGE].format(limit=_size(limit)))
+        return
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    await _change_corpus(
+        update, context, "正在加入并重建索引……",
+        bot_services.search.add_documents([(document.file_name or "", data)], limit),
+        lambda report: f"✅ 已加入 {escape(report.files[0])}：{len(report.speeches)} 篇讲话"
+        f"（{escape('、'.join(s.title for s in report.speeches[:5]))}）。",
+    )
+
+
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await is_admin(update, context, "remove"):
+        return
+    index = services(context).search.index
+    speech_id = (context.args or [""])[0]
+    speech = index.speeches.get(speech_id)
+    if speech is None:
+        await update.effective_message.reply_text("请写上要移出的讲话编号，例如：/remove 003-1（/speeches 查看编号）。")
+        return
+    siblings = [s for s in index.speeches.values() if s.source_file == speech.source_file]
+    if len(siblings) > 1:
+        button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=encode(ConfirmRemove(speech_id)))
+        await update.effective_message.reply_text(
+            f"《{escape(speech.title)}》所在的文件 {escape(speech.source_file)} 共有 {len(siblings)} 篇讲话，"
+            "移出文件会一并移出它们（文件移到 removed/，可用 /restore 恢复）。",
+            reply_markup=InlineKeyboardMarkup([[button]]),
+        )
+        return
+    await _remove(update, context, speech_id)
+
+
+async def confirm_remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await is_admin(update, context, "remove"):
+        return
+    await update.callback_query.answer()
+    await _remove(update, context, decode(update.callback_query.data).speech_id)
+
+
+async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id: str) -> None:
+    await _change_corpus(
+        update, context, "正在移出并重建索引……",
+        services(context).search.remove_file_of(speech_id),
+        lambda report: f"✅ 已移出 {escape(report.files[0])}（{len(report.speeches)} 篇讲话），文件在 removed/ 中，"
+        "可用 /restore 恢复。",
+    )
+
+
+async def restore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await is_admin(update, context, "restore"):
+        return
+    search = services(context).search
+    if context.args:
+        await _restore(update, context, " ".join(context.args))
+        return
+    removed = search.removed_files()
+    if not removed:
+        await update.effective_message.reply_text("没有被移出的文件。")
+        return
+    rows = [[InlineKeyboardButton(name[:60], callback_data=encode(Restore(name_key(name))))] for name in removed[:20]]
+    await update.effective_message.reply_text("选择要恢复的文件：", reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def restore_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await is_admin(update, context, "restore"):
+        return
+    key = decode(update.callback_query.data).name_key
+    name = next((n for n in services(context).search.removed_files() if name_key(n) == key), None)
+    if name is None:
+        await update.callback_query.answer(STALE_BUTTON)
+        return
+    await update.callback_query.answer()
+    await _restore(update, context, name)
+
+
+async def _restore(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
+    await _change_corpus(
+        update, context, "正在恢复并重建索引……",
+        services(context).search.restore_file(name),
+        lambda report: f"✅ 已恢复 {escape(report.files[0])}（{len(report.speeches)} 篇讲话）。",
+    )
+
+
+async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, working: str, change, done) -> None:
+    """Run a corpus change, showing progress in one message and its outcome in the same message."""
+    limit = _size(services(context).settings.max_upload_bytes)
+    progress = await context.bot.send_message(update.effective_chat.id, working)
+    try:
+        report: ChangeReport = await change
+    except RefusedChange as exc:
+        await progress.edit_text(f"❌ 未改动语料：{UPLOAD_REFUSALS[exc.reason].format(limit=limit)}\n"
+                                 f"<i>{escape(str(exc))}</i>")
+        return
+    except ReindexBusy:
+        await progress.edit_text("索引正在重建中，请稍候再试。")
+        return
+    except ReindexError as exc:
+        await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(str(exc))}")
+        return
+    summary = (f"索引现有 {report.reindex.speeches} 篇讲话、{report.reindex.chunks} 个段落，"
+               f"用时 {report.reindex.seconds:.1f} 秒。")
+    await progress.edit_text(f"{done(report)}\n{summary}")
+
+
+def _user_hash(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    return hash_user(update.effective_user.id, services(context).settings.user_hash_salt)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

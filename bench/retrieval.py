@@ -1,0 +1,433 @@
+"""Retrieval benchmark: index build, start-up, search and reply latency, memory, against rank-bm25 and bm25s.
+
+    python bench/retrieval.py [--sizes bundled,10000,100000] [--queries 200] [--profile]
+
+For each corpus size (`bundled` = data/, a number = a synthetic corpus of about
+that many passages from bench/synthetic.py) two fresh child processes run, so
+each reports its own peak RSS (getrusage ru_maxrss):
+
+build child   `SearchService(Store(tmp_db), data_dir).reindex()` wall time: the full
+              ingestion → tokens → duplicates → 3 BM25 fields → SQLite (jieba's
+              dictionary is loaded before the clock starts: start-up pays it).
+serve child   start-up: from just before the parent spawns it (interpreter, imports,
+              jieba dictionary, `SearchService.start()` loading the stored index from
+              SQLite and building the BM25 fields) to the first `search` answered.
+              Then, after one warm-up pass, over `--queries` lookups cycling the dev
+              questions (tests/data/dev.jsonl, off-topic ones included, as users ask):
+              search    `Index.search(question, 10)`, synchronous;
+              reply     search + `bot.render.answer_html(question, hits[:3])`;
+              word      `index.words.scores(words)`: our word field alone;
+              rank-bm25 `BM25Plus(docs).get_scores(words)`;
+              bm25s     `bm25s.BM25(method="bm25+").get_scores(words)`;
+              all three references on the same word tokens as our word field
+              (`index.terms[i].words`, `analyze_query(q).words`, tokenized untimed).
+              Our search fuses three fields (words, characters, character pairs) and
+              builds cited hits, so "ratio" compares unlike work; the word column is
+              the like-for-like one. Peak RSS is read before the references are built.
+
+`--profile` also runs the build under cProfile in a third child and prints its hotspots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SPAWNED_IMPORTING_AT = time.time()  # before any heavy import: start-up counts them
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+# Run as a script, bench/ comes first on sys.path and this file would hide the retrieval package.
+sys.path[:] = [str(PROJECT_ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (BENCH_DIR, PROJECT_ROOT)]
+
+import resource  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bot.render import answer_html, no_answer_html  # noqa: E402
+from retrieval.index import MIN_KNOWN_MASS, Index, analyze_query  # noqa: E402
+from retrieval.service import SearchService  # noqa: E402
+from retrieval.store import Store  # noqa: E402
+from retrieval.text import init_tokenizer  # noqa: E402
+
+IMPORTS_DONE_AT = time.time()
+
+BUNDLED_DATA = PROJECT_ROOT / "data"
+DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
+TOP_K = 10
+PROFILE_TOP = 15
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def dev_questions() -> list[str]:
+    with DEV_QUESTIONS.open(encoding="utf-8") as f:
+        return [json.loads(line)["question"] for line in f if line.strip()]
+
+
+def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float]:
+    ms = np.asarray(seconds) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def timed_each(fn: Callable[[int], object], count: int) -> list[float]:
+    """Wall time of fn(0), fn(1), ... fn(count - 1), each on its own."""
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+# --------------------------------------------------------------------------- child: build
+
+
+async def build_child(data_dir: Path, db: Path) -> dict:
+    init_tokenizer()
+    async with Store(db) as store:
+        service = SearchService(store, data_dir)
+        start = time.perf_counter()
+        report = await service.reindex()
+        build_s = time.perf_counter() - start
+    return {
+        "build_s": build_s,
+        "speeches": report.speeches,
+        "chunks": report.chunks,
+        "problems": len(report.problems),
+        "build_rss_mb": peak_rss_mb(),
+    }
+
+
+async def profile_child(data_dir: Path, db: Path) -> dict:
+    """The build's steps, run in this thread (cProfile sees only its own thread) and timed one by one."""
+    import cProfile
+    import io
+    import pstats
+
+    from retrieval.corpus import load_corpus
+    from retrieval.index import build_index
+
+    init_tokenizer()
+    phases: dict[str, float] = {}
+    profiler = cProfile.Profile()
+    async with Store(db) as store:
+        profiler.enable()
+        t = time.perf_counter()
+        corpus = load_corpus(data_dir)
+        phases["load_corpus (read, clean, split, chunk, fold)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        index = build_index(corpus.speeches, corpus.chunks)
+        phases["build_index (tokens, duplicates, 3 BM25 fields)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        await store.replace_index(index, {"data_dir": str(data_dir)})
+        phases["store.replace_index (SQLite)"] = time.perf_counter() - t
+        profiler.disable()
+    report = {}
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key).print_stats(PROFILE_TOP)
+        report[key] = out.getvalue()
+    return {"phases": phases, "profile": report, "profile_rss_mb": peak_rss_mb()}
+
+
+# --------------------------------------------------------------------------- child: serve
+
+
+@dataclass
+class Workload:
+    questions: list[str]  # the timed sequence: dev questions, cycled
+    words: list[list[str]]  # their word tokens, as our word field sees them
+
+
+def workload(count: int) -> Workload:
+    dev = dev_questions()
+    questions = [dev[i % len(dev)] for i in range(count)]
+    return Workload(questions, [analyze_query(q).words for q in questions])
+
+
+def reply_html(index: Index, question: str) -> str:
+    hits = index.search(question, TOP_K)
+    return answer_html(question, hits[:3]) if hits else no_answer_html(question)
+
+
+def search_phases(index: Index, questions: Sequence[str]) -> dict[str, float]:
+    """p50 of search's steps: analyzing the question, scoring 3 fields, picking and building hits."""
+    analyze, score, collapse = [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        query = analyze_query(q)
+        t1 = time.perf_counter()
+        analyze.append(t1 - t0)
+        if query.is_empty or index.known_mass(query) < MIN_KNOWN_MASS:
+            continue
+        scores = index.fused_scores(query)
+        t2 = time.perf_counter()
+        index._collapse(query, scores, TOP_K)
+        t3 = time.perf_counter()
+        score.append(t2 - t1)
+        collapse.append(t3 - t2)
+    return {
+        "analyze_p50_ms": percentiles_ms(analyze)[0],
+        "fused_scores_p50_ms": percentiles_ms(score)[0] if score else float("nan"),
+        "collapse_hits_p50_ms": percentiles_ms(collapse)[0] if collapse else float("nan"),
+        "answered_share": len(score) / len(questions),
+    }
+
+
+def reference_latencies(index: Index, work: Workload) -> dict[str, float]:
+    """rank-bm25 and bm25s on our word tokens; the first also checks our word scores against it."""
+    import bm25s
+    from rank_bm25 import BM25Plus
+
+    docs = [t.words for t in index.terms]
+    n = len(work.questions)
+    out: dict[str, float] = {}
+
+    t = time.perf_counter()
+    plus = BM25Plus(docs)
+    out["rank_bm25_build_s"] = time.perf_counter() - t
+    probe = next((w for w in work.words if w), [])
+    out["max_abs_diff_vs_rank_bm25"] = float(np.abs(plus.get_scores(probe) - index.words.scores(probe)).max())
+    out["rank_bm25_p50_ms"], out["rank_bm25_p99_ms"] = percentiles_ms(
+        timed_each(lambda i: plus.get_scores(work.words[i]), n)
+    )
+    del plus
+
+    t = time.perf_counter()
+    model = bm25s.BM25(method="bm25+", k1=1.5, b=0.75, delta=1.0)
+    model.index([d or [""] for d in docs], show_progress=False)
+    out["bm25s_build_s"] = time.perf_counter() - t
+    vocab = model.vocab_dict
+
+    def bm25s_scores(i: int) -> np.ndarray:
+        known = [w for w in work.words[i] if w in vocab]
+        return model.get_scores(known) if known else np.zeros(len(docs))
+
+    out["bm25s_p50_ms"], out["bm25s_p99_ms"] = percentiles_ms(timed_each(bm25s_scores, n))
+    return out
+
+
+async def serve_child(data_dir: Path, db: Path, spawned_at: float, queries: int) -> dict:
+    first_question = dev_questions()[-1]
+    result: dict[str, float] = {"imports_s": IMPORTS_DONE_AT - spawned_at}
+    t = time.perf_counter()
+    init_tokenizer()
+    result["jieba_init_s"] = time.perf_counter() - t
+    async with Store(db) as store:
+        service = SearchService(store, data_dir)
+        t = time.perf_counter()
+        if await service.start() is not None:
+            raise RuntimeError("the stored index was not used: start() rebuilt it")
+        result["load_and_index_s"] = time.perf_counter() - t
+        await service.search(first_question, TOP_K)
+        result["startup_s"] = time.time() - spawned_at
+        t = time.perf_counter()
+        await store.load_index()
+        result["sqlite_load_s"] = time.perf_counter() - t
+    index = service.index
+
+    work = workload(queries)
+    for q in dict.fromkeys(work.questions):  # warm-up pass
+        reply_html(index, q)
+    n = len(work.questions)
+    result["search_p50_ms"], result["search_p99_ms"] = percentiles_ms(
+        timed_each(lambda i: index.search(work.questions[i], TOP_K), n)
+    )
+    result["reply_p50_ms"], result["reply_p99_ms"] = percentiles_ms(
+        timed_each(lambda i: reply_html(index, work.questions[i]), n)
+    )
+    result["word_p50_ms"], result["word_p99_ms"] = percentiles_ms(
+        timed_each(lambda i: index.words.scores(work.words[i]), n)
+    )
+    result.update(search_phases(index, work.questions))
+    result["serve_rss_mb"] = peak_rss_mb()
+    result.update(reference_latencies(index, work))
+    result["rss_with_references_mb"] = peak_rss_mb()
+    return result
+
+
+def run_child(args: argparse.Namespace) -> None:
+    if args.child == "build":
+        result = asyncio.run(build_child(args.data_dir, args.db))
+    elif args.child == "profile":
+        result = asyncio.run(profile_child(args.data_dir, args.db))
+    else:
+        result = asyncio.run(serve_child(args.data_dir, args.db, args.spawned_at, args.queries))
+    print(json.dumps(result))
+
+
+# --------------------------------------------------------------------------- parent
+
+
+class ChildFailed(RuntimeError):
+    pass
+
+
+def spawn(kind: str, data_dir: Path, db: Path, queries: int, timeout: float) -> dict:
+    """Run one child and return the JSON it prints last; ChildFailed on error or timeout."""
+    spawned_at = time.time()
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--child", kind, "--data-dir", str(data_dir),
+        "--db", str(db), "--queries", str(queries), "--spawned-at", repr(spawned_at),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT)
+    except subprocess.TimeoutExpired:
+        raise ChildFailed(f"{kind} took over {timeout:.0f} s (killed)") from None
+    if done.returncode != 0:
+        raise ChildFailed(f"{kind} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def corpus_dir(size: str, seed: int) -> Path:
+    if size == "bundled":
+        return BUNDLED_DATA
+    from bench.synthetic import default_cache_dir, make_corpus
+
+    return make_corpus(int(size), default_cache_dir(), seed)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def measure_size(size: str, args: argparse.Namespace) -> dict:
+    row: dict = {"size": size}
+    t = time.perf_counter()
+    data_dir = corpus_dir(size, args.seed)
+    log(f"[{size}] corpus ready in {time.perf_counter() - t:.1f} s: {data_dir}")
+    with tempfile.TemporaryDirectory(prefix="speechbot-bench-") as tmp:
+        db = Path(tmp) / "index.sqlite3"
+        for kind in ("build", "serve", *(["profile"] if args.profile else [])):
+            t = time.perf_counter()
+            try:
+                row.update(spawn(kind, data_dir, db if kind != "profile" else Path(tmp) / "p.sqlite3",
+                                 args.queries, args.timeout))
+            except ChildFailed as exc:
+                row["error"] = str(exc)
+                log(f"[{size}] {exc}")
+                break
+            log(f"[{size}] {kind} child done in {time.perf_counter() - t:.1f} s")
+    return row
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def size_label(row: dict) -> str:
+    chunks = row.get("chunks")
+    label = f"{chunks:,}" if chunks else "?"
+    return f"bundled ({label})" if row["size"] == "bundled" else label
+
+
+def ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return "—"
+    return f"{ours / theirs:.2f}×"
+
+
+def main_table(rows: list[dict]) -> str:
+    head = [
+        "size (chunks)", "build s", "start-up s", "search p50/p99 ms", "reply p50/p99 ms", "word-field p50 ms",
+        "rank-bm25 p50 ms", "bm25s p50 ms", "ratio vs rank-bm25", "ratio vs bm25s", "peak RSS MB build / serve",
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        g = r.get
+        cells = [
+            size_label(r), fmt(g("build_s"), 1), fmt(g("startup_s")),
+            f"{fmt(g('search_p50_ms'))} / {fmt(g('search_p99_ms'))}",
+            f"{fmt(g('reply_p50_ms'))} / {fmt(g('reply_p99_ms'))}",
+            fmt(g("word_p50_ms"), 3), fmt(g("rank_bm25_p50_ms")), fmt(g("bm25s_p50_ms"), 3),
+            ratio(g("search_p50_ms"), g("rank_bm25_p50_ms")) + f" (word {ratio(g('word_p50_ms'), g('rank_bm25_p50_ms'))})",
+            ratio(g("search_p50_ms"), g("bm25s_p50_ms")) + f" (word {ratio(g('word_p50_ms'), g('bm25s_p50_ms'))})",
+            f"{fmt(g('build_rss_mb'), 0)} / {fmt(g('serve_rss_mb'), 0)}",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def detail_table(rows: list[dict]) -> str:
+    head = [
+        "size (chunks)", "start-up: imports s", "jieba init s", "load + Index() s", "(SQLite read alone s)",
+        "search: analyze p50 ms", "3-field scores p50 ms", "collapse + hits p50 ms", "answered",
+        "rank-bm25 / bm25s index s", "|ours − rank-bm25|",
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        g = r.get
+        cells = [
+            size_label(r), fmt(g("imports_s")), fmt(g("jieba_init_s")), fmt(g("load_and_index_s")),
+            fmt(g("sqlite_load_s")), fmt(g("analyze_p50_ms")), fmt(g("fused_scores_p50_ms")),
+            fmt(g("collapse_hits_p50_ms")), f"{g('answered_share', 0):.0%}",
+            f"{fmt(g('rank_bm25_build_s'), 1)} / {fmt(g('bm25s_build_s'), 1)}",
+            f"{g('max_abs_diff_vs_rank_bm25', float('nan')):.1e}",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_report(rows: list[dict], queries: int) -> None:
+    print(f"\nRetrieval benchmark ({queries} timed lookups per column, dev questions cycled; "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]})\n")
+    print(main_table(rows))
+    print("\nWhere the time goes\n")
+    print(detail_table(rows))
+    for r in rows:
+        if "error" in r:
+            print(f"\n{r['size']}: {r['error']}")
+        if "phases" in r:
+            print(f"\nBuild profile, {size_label(r)} chunks (under cProfile, so slower than the build column):")
+            for phase, seconds in r["phases"].items():
+                print(f"  {seconds:8.1f} s  {phase}")
+            print(r["profile"]["tottime"])
+            print(r["profile"]["cumulative"])
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="bundled,10000,100000", help="comma-separated: bundled and/or chunk counts")
+    parser.add_argument("--queries", type=int, default=200, help="timed lookups per measurement (dev questions cycled)")
+    parser.add_argument("--seed", type=int, default=7, help="synthetic corpus seed")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before a child is killed")
+    parser.add_argument("--profile", action="store_true", help="also profile the build (cProfile) per size")
+    parser.add_argument("--child", choices=("build", "serve", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--spawned-at", type=float, default=SPAWNED_IMPORTING_AT, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        run_child(args)
+        return
+    rows = []
+    for size in (s.strip() for s in args.sizes.split(",") if s.strip()):
+        t = time.perf_counter()
+        rows.append(measure_size(size, args))
+        log(f"[{size}] measured in {time.perf_counter() - t:.1f} s")
+    print_report(rows, args.queries)
+
+
+if __name__ == "__main__":
+    main()

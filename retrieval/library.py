@@ -1,0 +1,142 @@
+"""The corpus folder as admins change it: add a document, move one aside, bring it back.
+
+Every change is checked before anything is written, never overwrites a file,
+and never deletes one: removed files go to `removed/` inside the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from retrieval.corpus import corpus_files, file_tag, speeches_of_text
+from retrieval.index import Index
+from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, document_text
+from retrieval.speeches import Speech
+from retrieval.text import char_text
+
+REMOVED_DIR = "removed"
+NAME_MAX = 100
+# A document whose passages the index already holds at least this share of is a copy.
+DUPLICATE_SHARE = 0.8
+
+
+class Refusal(Enum):
+    TOO_LARGE = "too_large"
+    UNSAFE_NAME = "unsafe_name"
+    UNSUPPORTED = "unsupported"
+    EXISTS = "exists"
+    NOT_TEXT = "not_text"
+    NO_SPEECH = "no_speech"
+    DUPLICATE = "duplicate"
+    NOT_FOUND = "not_found"
+
+
+class RefusedChange(ValueError):
+    """A change to the corpus that was not made; `reason` says why in a way callers can word themselves."""
+
+    def __init__(self, reason: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CheckedDocument:
+    name: str
+    data: bytes
+    speeches: list[Speech]
+
+
+def check_document(name: str, data: bytes, data_dir: Path, index: Index | None, max_bytes: int) -> CheckedDocument:
+    """Everything that must hold before a document joins the corpus; raises RefusedChange otherwise."""
+    if len(data) > max_bytes:
+        raise RefusedChange(Refusal.TOO_LARGE, f"{name}: {len(data)} bytes, over the {max_bytes}-byte limit")
+    safe = checked_name(name)
+    if (data_dir / safe).exists() or (data_dir / REMOVED_DIR / safe).exists():
+        raise RefusedChange(Refusal.EXISTS, f"{safe}: a file of that name is already in the corpus")
+    try:
+        text = document_text(data, safe)
+    except SourceError as exc:
+        raise RefusedChange(Refusal.NOT_TEXT, str(exc)) from exc
+    speeches = speeches_of_text(text, safe, file_tag(safe))
+    if not speeches:
+        raise RefusedChange(Refusal.NO_SPEECH, f"{safe}: no speech text left after cleaning")
+    if index is not None:
+        held = _held_copy(speeches, index)
+        if held is not None:
+            raise RefusedChange(Refusal.DUPLICATE, f"{safe}: the corpus already holds this text as {held}")
+    return CheckedDocument(safe, data, speeches)
+
+
+def checked_name(name: str) -> str:
+    """The name as given, if it is a plain file name of a supported kind; no path, no hidden file."""
+    name = unicodedata.normalize("NFC", name.strip())
+    plain = PureWindowsPath(PurePosixPath(name).name).name
+    if (
+        not name
+        or plain != name
+        or ".." in name
+        or name.startswith(".")
+        or len(name) > NAME_MAX
+        or any(unicodedata.category(ch).startswith("C") for ch in name)
+        or re.search(r'[<>:"|?*]', name)
+    ):
+        raise RefusedChange(Refusal.UNSAFE_NAME, f"{name[:NAME_MAX]!r}: not a plain file name")
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise RefusedChange(Refusal.UNSUPPORTED, f"{name}: not a supported file type ({', '.join(SUPPORTED_SUFFIXES)})")
+    return name
+
+
+def _held_copy(speeches: list[Speech], index: Index) -> str | None:
+    """The id of a held speech this document copies, judged by its passages' text."""
+    from retrieval.chunking import chunk_speech
+
+    held = {t.chars: c.speech_id for t, c in zip(index.terms, index.chunks, strict=True)}
+    chunks = [c for s in speeches for c in chunk_speech(s)]
+    found = [held[k] for k in (char_text(c.text) for c in chunks) if k in held]
+    if chunks and len(found) / len(chunks) >= DUPLICATE_SHARE:
+        return max(set(found), key=found.count)
+    return None
+
+
+def write_new(data_dir: Path, document: CheckedDocument) -> Path:
+    """Write the document under its name; fails rather than overwrite a file that appeared meanwhile."""
+    path = data_dir / document.name
+    with open(path, "xb") as out:
+        out.write(document.data)
+        out.flush()
+        os.fsync(out.fileno())
+    return path
+
+
+def move_aside(data_dir: Path, source_file: str) -> Path:
+    """Move a corpus file into removed/, never over an earlier removed file of that name."""
+    source = data_dir / source_file
+    if source not in corpus_files(data_dir):
+        raise RefusedChange(Refusal.NOT_FOUND, f"{source_file}: not in the corpus")
+    target = data_dir / REMOVED_DIR / source_file
+    target.parent.mkdir(exist_ok=True)
+    if target.exists():
+        raise RefusedChange(Refusal.EXISTS, f"{source_file}: removed/ already holds a file of that name")
+    source.rename(target)
+    return target
+
+
+def bring_back(data_dir: Path, source_file: str) -> Path:
+    source = data_dir / REMOVED_DIR / checked_name(source_file)
+    if not source.is_file():
+        raise RefusedChange(Refusal.NOT_FOUND, f"{source_file}: not among the removed files")
+    target = data_dir / source.name
+    if target.exists():
+        raise RefusedChange(Refusal.EXISTS, f"{source_file}: the corpus holds a file of that name again")
+    source.rename(target)
+    return target
+
+
+def removed_files(data_dir: Path) -> list[str]:
+    folder = data_dir / REMOVED_DIR
+    return sorted(p.name for p in corpus_files(folder)) if folder.is_dir() else []
