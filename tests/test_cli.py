@@ -68,3 +68,21 @@ def test_reindex_reports_counts_and_a_broken_data_dir_keeps_the_index(env: dict[
     failed = speechbot({**env, "SPEECHBOT_DATA_DIR": str(tmp_path / "missing")}, "reindex")
     assert failed.returncode == 1 and "does not exist" in failed.stderr and "Traceback" not in failed.stderr
     assert len(speechbot(env, "speeches").stdout.splitlines()) == 3
+
+
+def test_add_indexes_new_files_and_refuses_copies(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
+    env = {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(tmp_path / "s.sqlite3")}
+    new = tmp_path / "jiliang.txt"
+    new.write_bytes("全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。\n".encode("gb18030"))
+    added = speechbot(env, "add", str(new))
+    assert added.returncode == 0, added.stderr
+    assert "added jiliang-1\t全县计量工作会议讲话\tjiliang.txt" in added.stdout and (data / "jiliang.txt").is_file()
+
+    copy = tmp_path / "copy.txt"
+    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", copy)
+    refused = speechbot(env, "add", str(copy))
+    assert refused.returncode == 1 and "already holds this text as 003-1" in refused.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["003_43aee00df7e627f5.txt", "jiliang.txt"]

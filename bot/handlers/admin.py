@@ -95,7 +95,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     document = message.document
     limit = bot_services.settings.max_upload_bytes
     if document.file_size and document.file_size > limit:
-        await message.reply_text(UPLOAD_REFUSALS[Refusal.TOO_LARGE].format(limit=_size(limit)))
+        await message.reply_text(f"❌ 未改动语料：{UPLOAD_REFUSALS[Refusal.TOO_LARGE].format(limit=_size(limit))}")
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     await _change_corpus(

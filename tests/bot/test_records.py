@@ -1,0 +1,43 @@
+"""The query log: kept private, pruned after the retention period, exported for analysis."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.records import Records, hash_user
+from retrieval.store import Store
+
+
+async def test_old_questions_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
+    async with Store(tmp_path / "s.sqlite3") as store:
+        records = await Records(store.db).create()
+        await records.log_question("private", hash_user(42, "salt"), "k1", "旧问题", [], 3.0)
+        await records.log_question("private", hash_user(42, "salt"), "k2", "新问题", ["000-1:5"], 2.0)
+        await store.db.execute("UPDATE query_log SET at = ? WHERE question = '旧问题'", (time.time() - 91 * 86400,))
+        await store.db.commit()
+        assert await records.prune(90) == 1
+        assert [row[3] for row in await records.log_rows()] == ["新问题"]
+
+
+def test_user_hashes_are_salted_and_not_the_id() -> None:
+    assert hash_user(42, "a") != hash_user(42, "b") and "42" not in hash_user(42, "a")
+
+
+async def test_export_log_writes_csv(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    async with Store(db) as store:
+        records = await Records(store.db).create()
+        await records.log_question("group", hash_user(7, "salt"), "k", "怎么抓食品安全", ["001-10:14"], 4.5)
+        await records.log_question("private", hash_user(7, "salt"), "k2", "红烧肉怎么做", [], 1.5)
+    env = {**os.environ, "SPEECHBOT_DB": str(db)}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "export-log"], capture_output=True, text=True, env=env,
+                          timeout=60, check=True)
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"]
+    assert [r[3] for r in rows[1:]] == ["怎么抓食品安全", "红烧肉怎么做"] and rows[2][4] == "[]"
