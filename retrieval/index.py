@@ -16,8 +16,17 @@ import numpy as np
 from retrieval.bm25 import BM25Field
 from retrieval.chunking import Chunk, sentence_spans
 from retrieval.duplicates import duplicate_groups
+from retrieval.segmenter import Lexicon, Segmenter, full_segmenter
 from retrieval.speeches import Speech
-from retrieval.text import char_bigrams, char_text, char_unigrams, fold_chars, query_word_tokens, stopwords
+from retrieval.text import (
+    char_bigrams,
+    char_text,
+    char_unigrams,
+    fold_chars,
+    query_word_tokens,
+    segment_input,
+    stopwords,
+)
 from retrieval.text import word_tokens as passage_word_tokens
 
 # Past this a question is a pasted document; its start says what it is about.
@@ -75,9 +84,9 @@ class Query:
         return not (self.words or self.unigrams or self.bigrams)
 
 
-def analyze_query(text: str) -> Query:
+def analyze_query(text: str, segmenter: Segmenter | None = None) -> Query:
     """Question terms; its character n-grams come from its content words only, not from 什么/怎么."""
-    words = query_word_tokens(text)
+    words = query_word_tokens(text, segmenter)
     pieces = [char_text(w) for w in _content_runs(words)]
     unigrams = [c for p in pieces for c in char_unigrams(p)]
     bigrams = [g for p in pieces for g in char_bigrams(p)]
@@ -97,12 +106,18 @@ class PassageTerms:
     chars: str
 
 
-def passage_terms(chunk: Chunk) -> PassageTerms:
+def segmented_texts(chunk: Chunk) -> list[str]:
+    """The texts of a passage that are cut into words: its search form, and its own words if it was spun."""
+    spun = chunk.search_text != fold_chars(chunk.text)
+    return [chunk.search_text, chunk.text] if spun else [chunk.search_text]
+
+
+def passage_terms(chunk: Chunk, segmenter: Segmenter) -> PassageTerms:
     """Terms of the search form; a spun passage keeps its own words beside the read-back ones."""
-    words = passage_word_tokens(chunk.search_text)
-    if chunk.search_text != fold_chars(chunk.text):
+    words: list[str] = []
+    for text in segmented_texts(chunk):
         seen = set(words)
-        words += [w for w in passage_word_tokens(chunk.text) if w not in seen]
+        words += [w for w in passage_word_tokens(text, segmenter) if w not in seen]
     return PassageTerms(words, char_text(chunk.search_text))
 
 
@@ -113,11 +128,14 @@ class Index:
         chunks: Sequence[Chunk],
         terms: Sequence[PassageTerms],
         duplicate_of: Sequence[int],
+        lexicon: Lexicon,
     ) -> None:
         self.speeches = {s.id: s for s in speeches}
         self.speech_order = [s.id for s in speeches]
         self.chunks = list(chunks)
         self.terms = list(terms)
+        self.lexicon = lexicon
+        self.segmenter = Segmenter.from_lexicon(lexicon)
         self.chunk_position = {c.id: i for i, c in enumerate(self.chunks)}
         self.duplicate_of = np.asarray(duplicate_of, dtype=np.int64)  # index of the first copy
         self.words = BM25Field([t.words for t in terms])
@@ -130,7 +148,7 @@ class Index:
     # --- searching -------------------------------------------------------
 
     def search(self, text: str, top_k: int = 10) -> list[Hit]:
-        query = analyze_query(text[:MAX_QUERY_CHARS])
+        query = analyze_query(text[:MAX_QUERY_CHARS], self.segmenter)
         if query.is_empty or not self.chunks or self.known_mass(query) < MIN_KNOWN_MASS:
             return []
         scores = self.fused_scores(query)
@@ -262,9 +280,11 @@ def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
 
 def build_index(speeches: Sequence[Speech], chunks: Sequence[Chunk], progress: Progress | None = None) -> Index:
     """Tokenize every passage and find copies: the work a stored index lets start-up skip."""
+    segmenter = full_segmenter()
     terms = []
     for i, chunk in enumerate(chunks, start=1):
-        terms.append(passage_terms(chunk))
+        terms.append(passage_terms(chunk, segmenter))
         if progress and (i % 50 == 0 or i == len(chunks)):
             progress(i, len(chunks))
-    return Index(speeches, chunks, terms, duplicate_groups([t.chars for t in terms]))
+    lexicon = segmenter.lexicon_of(segment_input(t) for c in chunks for t in segmented_texts(c))
+    return Index(speeches, chunks, terms, duplicate_groups([t.chars for t in terms]), lexicon)

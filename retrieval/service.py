@@ -21,7 +21,6 @@ from retrieval.corpus import Corpus, load_corpus
 from retrieval.index import Hit, Index, Progress, build_index
 from retrieval.speeches import Speech
 from retrieval.store import Store
-from retrieval.text import init_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +68,11 @@ class SearchService:
 
     async def start(self, progress: Progress | None = None) -> ReindexReport | None:
         """Load the stored index; build it from data_dir when there is none (or it is unreadable)."""
-        await asyncio.to_thread(init_tokenizer)
         if await self.store.has_index():
             try:
                 stored = await self.store.load_index()
                 self._index = await asyncio.to_thread(
-                    Index, stored.speeches, stored.chunks, stored.terms, stored.duplicate_of
+                    Index, stored.speeches, stored.chunks, stored.terms, stored.duplicate_of, stored.lexicon
                 )
                 return None
             except Exception:
@@ -164,7 +162,6 @@ class SearchService:
         return ReindexReport(len(corpus.speeches), len(corpus.chunks), time.perf_counter() - started, corpus.problems)
 
     def _build(self, progress: Progress | None) -> tuple[Corpus, Index]:
-        init_tokenizer()
         if not self.data_dir.is_dir():
             raise ReindexError(f"data folder {self.data_dir} does not exist; the previous index stays")
         corpus = load_corpus(self.data_dir)

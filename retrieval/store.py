@@ -18,11 +18,12 @@ import aiosqlite
 
 from retrieval.chunking import Chunk
 from retrieval.index import Index, PassageTerms
+from retrieval.segmenter import Lexicon
 from retrieval.speeches import Speech
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     duplicate_of INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
+CREATE TABLE IF NOT EXISTS lexicon (word TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class StoredIndex:
     chunks: list[Chunk]
     terms: list[PassageTerms]
     duplicate_of: list[int]
+    lexicon: Lexicon
     info: dict[str, str]
 
 
@@ -116,6 +119,7 @@ class Store:
     async def _drop_index_tables(self) -> None:
         await self.db.executescript(
             "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS speeches; DROP TABLE IF EXISTS meta;"
+            "DROP TABLE IF EXISTS lexicon;"
         )
 
     # --- the index ---------------------------------------------------------
@@ -137,6 +141,8 @@ class Store:
             await db.execute("DELETE FROM chunks")
             await db.execute("DELETE FROM speeches")
             await db.execute("DELETE FROM meta")
+            await db.execute("DELETE FROM lexicon")
+            await db.executemany("INSERT INTO lexicon VALUES (?, ?)", index.lexicon.words.items())
             await db.executemany(
                 "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -152,7 +158,7 @@ class Store:
                     for i, (c, t, d) in enumerate(zip(chunks, terms, duplicate_of, strict=True))
                 ],
             )
-            rows = {**info, "built_at": str(time.time()), "complete": "1"}
+            rows = {**info, "built_at": str(time.time()), "lexicon_total": str(index.lexicon.total), "complete": "1"}
             await db.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
             await db.commit()
         except BaseException:
@@ -177,7 +183,10 @@ class Store:
                 duplicate_of.append(r[9])
         async with self.db.execute("SELECT key, value FROM meta") as cursor:
             info = {r[0]: r[1] async for r in cursor}
-        return StoredIndex(speeches, chunks, terms, duplicate_of, info)
+        async with self.db.execute("SELECT word, freq FROM lexicon") as cursor:
+            words = {r[0]: r[1] async for r in cursor}
+        lexicon = Lexicon(words, int(info["lexicon_total"]))
+        return StoredIndex(speeches, chunks, terms, duplicate_of, lexicon, info)
 
     async def speech_rows(self) -> list[tuple[str, str, str, int]]:
         async with self.db.execute(

@@ -12,9 +12,10 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-import jieba
 import opencc
 import stopwordsiso
+
+from retrieval.segmenter import Segmenter, full_segmenter
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
 
@@ -69,47 +70,36 @@ def stopwords() -> frozenset[str]:
     return frozenset(fold(w) for w in words)
 
 
-_jieba_ready = False
+def segment_input(text: str) -> str:
+    """What jieba is given for a text: folded, template blanks out."""
+    return strip_placeholders(fold(text))
 
 
-def init_tokenizer() -> None:
-    """Load jieba's dictionary and the domain words once, at start-up."""
-    global _jieba_ready
-    if _jieba_ready:
-        return
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    jieba.load_userdict(str(LEXICON_DIR / "userdict.txt"))
-    stopwords()
-    _jieba_ready = True
-
-
-def _segments(folded: str) -> list[str]:
+def _segments(segmenter: Segmenter, folded: str) -> list[str]:
     """Split around numbers so that 50万 and 90.6% survive jieba as one term."""
     parts: list[str] = []
     pos = 0
     for m in NUMBER.finditer(folded):
         if m.start() > pos:
-            parts.extend(jieba.cut_for_search(folded[pos : m.start()]))
+            parts.extend(segmenter.cut_for_search(folded[pos : m.start()]))
         parts.append(m.group())
         pos = m.end()
     if pos < len(folded):
-        parts.extend(jieba.cut_for_search(folded[pos:]))
+        parts.extend(segmenter.cut_for_search(folded[pos:]))
     return parts
 
 
-def word_tokens(text: str) -> list[str]:
+def word_tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
     """Word terms of a text: folded, placeholders out, jieba search mode, no stopwords or punctuation."""
-    init_tokenizer()
     stop = stopwords()
-    folded = strip_placeholders(fold(text))
-    return [t for t in (p.strip() for p in _segments(folded)) if t and t not in stop and _WORDLIKE.search(t)]
+    parts = _segments(segmenter or full_segmenter(), segment_input(text))
+    return [t for t in (p.strip() for p in parts) if t and t not in stop and _WORDLIKE.search(t)]
 
 
-def query_word_tokens(text: str) -> list[str]:
+def query_word_tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
     """Word terms of a question: as for passages, then question prefixes peeled off (哪三大 → 三大)."""
     tokens = []
-    for t in word_tokens(text):
+    for t in word_tokens(text, segmenter):
         bare = QUESTION_PREFIX.sub("", t)
         if bare and bare not in stopwords():
             tokens.append(bare)
