@@ -33,7 +33,12 @@ class Chunk:
     paragraph: int
     section: str
     text: str
-    search_text: str  # folded (and read back if spun), same length as text: for matching and highlighting
+    spun: bool = False  # its document went through a synonym spinner (see respelling.py)
+
+    @property
+    def search_text(self) -> str:
+        """Folded (and read back if spun), as long as text: for matching and highlighting."""
+        return search_form(self.text, self.spun)
 
 
 @dataclass
@@ -76,7 +81,7 @@ def chunk_speech(speech: Speech) -> list[Chunk]:
     for unit in _pack_short(_units(speech.lines)):
         pieces.extend(_split_long(unit))
     return [
-        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, search_form(p.text, speech.spun))
+        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, speech.spun)
         for i, p in enumerate(pieces, start=1)
     ]
 

@@ -8,26 +8,16 @@ a passage (区长质量奖 vs 区长 质量奖); the word field keeps precision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.bm25 import BM25Field
+from retrieval.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.chunking import Chunk, sentence_spans
-from retrieval.duplicates import duplicate_groups
-from retrieval.segmenter import Lexicon, Segmenter, full_segmenter
+from retrieval.segmenter import Lexicon, Segmenter
 from retrieval.speeches import Speech
-from retrieval.text import (
-    char_bigrams,
-    char_text,
-    char_unigrams,
-    fold_chars,
-    query_word_tokens,
-    segment_input,
-    stopwords,
-)
-from retrieval.text import word_tokens as passage_word_tokens
+from retrieval.text import char_bigrams, char_text, char_unigrams, query_word_tokens, stopwords
 
 # Past this a question is a pasted document; its start says what it is about.
 MAX_QUERY_CHARS = 1000
@@ -44,7 +34,10 @@ BIGRAM_WEIGHT = 0.5
 # scores are not comparable across questions of different lengths.
 MIN_KNOWN_MASS = 0.43
 
-Progress = Callable[[int, int], None]  # (passages done, passages in all)
+# Candidates ranked per round before copies are collapsed; doubled while copies leave too few.
+CANDIDATE_POOL = 64
+
+FIELDS = ("words", "unigrams", "bigrams")
 
 
 @dataclass(frozen=True)
@@ -98,49 +91,32 @@ def _content_runs(words: list[str]) -> list[str]:
     return [w for w in words if not any(w != o and w in o for o in words)]
 
 
-@dataclass(frozen=True)
-class PassageTerms:
-    """What the index keeps of a passage's text: its word tokens and its folded characters."""
-
-    words: list[str]
-    chars: str
-
-
-def segmented_texts(chunk: Chunk) -> list[str]:
-    """The texts of a passage that are cut into words: its search form, and its own words if it was spun."""
-    spun = chunk.search_text != fold_chars(chunk.text)
-    return [chunk.search_text, chunk.text] if spun else [chunk.search_text]
-
-
-def passage_terms(chunk: Chunk, segmenter: Segmenter) -> PassageTerms:
-    """Terms of the search form; a spun passage keeps its own words beside the read-back ones."""
-    words: list[str] = []
-    for text in segmented_texts(chunk):
-        seen = set(words)
-        words += [w for w in passage_word_tokens(text, segmenter) if w not in seen]
-    return PassageTerms(words, char_text(chunk.search_text))
-
-
 class Index:
+    """Speeches, passages, their BM25 fields and copies: built by retrieval.build, or read from the store."""
+
     def __init__(
         self,
         speeches: Sequence[Speech],
         chunks: Sequence[Chunk],
-        terms: Sequence[PassageTerms],
+        fields: Mapping[str, BM25Field],
         duplicate_of: Sequence[int],
         lexicon: Lexicon,
+        content_keys: Sequence[int],
     ) -> None:
         self.speeches = {s.id: s for s in speeches}
         self.speech_order = [s.id for s in speeches]
         self.chunks = list(chunks)
-        self.terms = list(terms)
+        self.fields = dict(fields)
+        self.words, self.unigrams, self.bigrams = (self.fields[name] for name in FIELDS)
         self.lexicon = lexicon
         self.segmenter = Segmenter.from_lexicon(lexicon)
+        self.content_keys = list(content_keys)  # a hash of each passage's characters, to spot re-uploads
         self.chunk_position = {c.id: i for i, c in enumerate(self.chunks)}
         self.duplicate_of = np.asarray(duplicate_of, dtype=np.int64)  # index of the first copy
-        self.words = BM25Field([t.words for t in terms])
-        self.unigrams = BM25Field([char_unigrams(t.chars) for t in terms])
-        self.bigrams = BM25Field([char_bigrams(t.chars) for t in terms])
+        self._copies = _groups_with_copies(self.duplicate_of)
+        self._by_speech: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks:
+            self._by_speech.setdefault(chunk.speech_id, []).append(chunk)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -154,22 +130,26 @@ class Index:
         scores = self.fused_scores(query)
         return self._collapse(query, scores, top_k)
 
+    def word_idf(self, word: str) -> float | None:
+        return self.words.idf(word_code(word))
+
     def known_mass(self, query: Query) -> float:
         """Share of the question's word IDF mass made of words the corpus holds."""
         if not query.words:
             return 1.0 if query.bigrams else 0.0
-        total = sum(self.words.idf(w) for w in query.words)
-        known = sum(self.words.idf(w) for w in query.words if w in self.words.vocab)
+        idfs = [self.word_idf(w) for w in query.words]
+        total = sum(self.words.max_idf if idf is None else idf for idf in idfs)
+        known = sum(idf for idf in idfs if idf is not None)
         return known / total if total else 0.0
 
     def fused_scores(self, query: Query) -> np.ndarray:
         fused = np.zeros(len(self.chunks))
-        for weight, field_, terms in (
-            (WORD_WEIGHT, self.words, query.words),
-            (UNIGRAM_WEIGHT, self.unigrams, query.unigrams),
-            (BIGRAM_WEIGHT, self.bigrams, query.bigrams),
+        for weight, field_, codes in (
+            (WORD_WEIGHT, self.words, word_codes(query.words)),
+            (UNIGRAM_WEIGHT, self.unigrams, char_codes("".join(query.unigrams))),
+            (BIGRAM_WEIGHT, self.bigrams, np.concatenate([pair_codes(g) for g in query.bigrams] or [_NO_CODES])),
         ):
-            scores = field_.match_scores(terms)
+            scores = field_.match_scores(codes)
             top = scores.max(initial=0.0)
             if top > 0:
                 fused += weight * scores / top
@@ -177,25 +157,30 @@ class Index:
 
     def _collapse(self, query: Query, scores: np.ndarray, top_k: int) -> list[Hit]:
         """Best passages first; copies of a passage already shown join it as also_in."""
-        candidates = np.flatnonzero(scores > 0)
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        groups_shown: set[int] = set()
         picked: list[int] = []
-        for i in order:
-            group = int(self.duplicate_of[i])
-            if group in groups_shown:
-                continue
-            groups_shown.add(group)
-            picked.append(int(i))
-            if len(picked) == top_k:
+        pool = CANDIDATE_POOL
+        while True:
+            order = _top(scores, pool)
+            groups_shown: set[int] = set()
+            picked = []
+            for i in order:
+                group = int(self.duplicate_of[i])
+                if group not in groups_shown:
+                    groups_shown.add(group)
+                    picked.append(int(i))
+                if len(picked) == top_k:
+                    break
+            if len(picked) == top_k or len(order) < pool:
                 break
+            pool *= 4
         return [self._hit(rank, i, float(scores[i]), query) for rank, i in enumerate(picked, start=1)]
 
     def _hit(self, rank: int, i: int, score: float, query: Query) -> Hit:
         chunk = self.chunks[i]
         speech = self.speeches[chunk.speech_id]
-        matched = [w for w in dict.fromkeys(query.words) if w in chunk.search_text]
-        best_start, best_end = self.best_sentence_span(chunk, query)
+        search_text = chunk.search_text
+        matched = [w for w in dict.fromkeys(query.words) if w in search_text]
+        best_start, best_end = self.best_sentence_span(chunk, search_text, query)
         return Hit(
             rank=rank,
             score=round(score, 6),
@@ -210,29 +195,28 @@ class Index:
             matched_terms=matched,
             also_in=self.copies_of(i),
             best_span=(best_start, best_end),
-            term_spans=term_spans(chunk.search_text, [w for w in matched if len(w) > 1]),
+            term_spans=term_spans(search_text, [w for w in matched if len(w) > 1]),
         )
 
-    def best_sentence_span(self, chunk: Chunk, query: Query) -> tuple[int, int]:
+    def best_sentence_span(self, chunk: Chunk, search_text: str, query: Query) -> tuple[int, int]:
         """The sentence holding the most question weight: words by IDF, then character pairs."""
         spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
         stop = stopwords()
+        idfs = {w: self.word_idf(w) or 0.0 for w in set(query.words) if w not in stop and w in search_text}
+        pairs = {g for g in query.bigrams if g in search_text}
 
         def weight(span: tuple[int, int]) -> tuple[float, int]:
-            folded = chunk.search_text[span[0] : span[1]]
-            words = sum(self.words.idf(w) for w in set(query.words) if w not in stop and w in folded)
-            pairs = sum(1 for g in set(query.bigrams) if g in folded)
-            return words, pairs
+            folded = search_text[span[0] : span[1]]
+            return sum(idf for w, idf in idfs.items() if w in folded), sum(1 for g in pairs if g in folded)
 
         return max(spans, key=weight)
 
     def copies_of(self, i: int) -> list[SpeechRef]:
         """Other speeches holding the same passage (or a near copy), one entry per speech."""
-        group = self.duplicate_of[i]
         own = self.chunks[i].speech_id
         refs: dict[str, SpeechRef] = {}
-        for j in np.flatnonzero(self.duplicate_of == group):
-            other = self.chunks[int(j)]
+        for j in self._copies.get(int(self.duplicate_of[i]), ()):
+            other = self.chunks[j]
             if other.speech_id != own and other.speech_id not in refs:
                 refs[other.speech_id] = SpeechRef(
                     other.speech_id, self.speeches[other.speech_id].title, other.paragraph
@@ -246,7 +230,7 @@ class Index:
         return None if i is None else self.chunks[i]
 
     def speech_chunks(self, speech_id: str) -> list[Chunk]:
-        return [c for c in self.chunks if c.speech_id == speech_id]
+        return self._by_speech.get(speech_id, [])
 
     def neighbours(self, chunk_id: str, before: int = 1, after: int = 1) -> list[Chunk]:
         """The passage with those around it in its speech, in reading order."""
@@ -278,13 +262,22 @@ def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def build_index(speeches: Sequence[Speech], chunks: Sequence[Chunk], progress: Progress | None = None) -> Index:
-    """Tokenize every passage and find copies: the work a stored index lets start-up skip."""
-    segmenter = full_segmenter()
-    terms = []
-    for i, chunk in enumerate(chunks, start=1):
-        terms.append(passage_terms(chunk, segmenter))
-        if progress and (i % 50 == 0 or i == len(chunks)):
-            progress(i, len(chunks))
-    lexicon = segmenter.lexicon_of(segment_input(t) for c in chunks for t in segmented_texts(c))
-    return Index(speeches, chunks, terms, duplicate_groups([t.chars for t in terms]), lexicon)
+
+_NO_CODES = np.zeros(0, dtype=np.uint64)
+
+
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` best positive scores (more when tied), best first, ties in passage order."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > count:
+        kth = -np.partition(-scores[positive], count - 1)[count - 1]
+        positive = positive[scores[positive] >= kth]  # ties at the cut stay, so the order is a full sort's
+    return positive[np.argsort(-scores[positive], kind="stable")]
+
+
+def _groups_with_copies(duplicate_of: np.ndarray) -> dict[int, list[int]]:
+    """For each group of copied passages, its members; groups of one are left out."""
+    groups: dict[int, list[int]] = {}
+    for i, group in enumerate(duplicate_of.tolist()):
+        groups.setdefault(group, []).append(i)
+    return {g: members for g, members in groups.items() if len(members) > 1}

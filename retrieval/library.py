@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from retrieval.build import content_key
 from retrieval.corpus import corpus_files, file_tag, speeches_of_text
 from retrieval.index import Index
 from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, document_text
@@ -95,9 +96,9 @@ def _held_copy(speeches: list[Speech], index: Index) -> str | None:
     """The id of a held speech this document copies, judged by its passages' text."""
     from retrieval.chunking import chunk_speech
 
-    held = {t.chars: c.speech_id for t, c in zip(index.terms, index.chunks, strict=True)}
+    held = {key: c.speech_id for key, c in zip(index.content_keys, index.chunks, strict=True)}
     chunks = [c for s in speeches for c in chunk_speech(s)]
-    found = [held[k] for k in (char_text(c.text) for c in chunks) if k in held]
+    found = [held[k] for k in (content_key(char_text(c.search_text)) for c in chunks) if k in held]
     if chunks and len(found) / len(chunks) >= DUPLICATE_SHARE:
         return max(set(found), key=found.count)
     return None

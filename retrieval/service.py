@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval import library
+from retrieval.build import Progress, build_index
 from retrieval.corpus import Corpus, load_corpus
-from retrieval.index import Hit, Index, Progress, build_index
+from retrieval.index import Hit, Index
 from retrieval.speeches import Speech
 from retrieval.store import Store
 
@@ -71,9 +72,7 @@ class SearchService:
         if await self.store.has_index():
             try:
                 stored = await self.store.load_index()
-                self._index = await asyncio.to_thread(
-                    Index, stored.speeches, stored.chunks, stored.terms, stored.duplicate_of, stored.lexicon
-                )
+                self._index = await asyncio.to_thread(stored.to_index)
                 return None
             except Exception:
                 log.exception("stored index unreadable; rebuilding from %s", self.data_dir)

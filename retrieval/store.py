@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
+import numpy as np
 
+from retrieval.bm25 import BM25Field, FieldArrays
 from retrieval.chunking import Chunk
-from retrieval.index import Index, PassageTerms
+from retrieval.index import Index
 from retrieval.segmenter import Lexicon
 from retrieval.speeches import Speech
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,23 +45,37 @@ CREATE TABLE IF NOT EXISTS chunks (
     paragraph INTEGER NOT NULL,
     section TEXT NOT NULL,
     text TEXT NOT NULL,
-    search_text TEXT NOT NULL,
-    words TEXT NOT NULL,
-    chars TEXT NOT NULL,
-    duplicate_of INTEGER NOT NULL
+    spun INTEGER NOT NULL,
+    duplicate_of INTEGER NOT NULL,
+    content_key INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
 CREATE TABLE IF NOT EXISTS lexicon (word TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS field_arrays (
+    field TEXT NOT NULL,
+    part TEXT NOT NULL,
+    dtype TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (field, part)
+) WITHOUT ROWID;
 """
+ARRAY_PARTS = ("codes", "data", "indices", "indptr", "nonoccurrence")
 
 @dataclass(frozen=True)
 class StoredIndex:
+    """An index as read from the file; Index(...) of it is CPU work, left to the caller's thread."""
+
     speeches: list[Speech]
     chunks: list[Chunk]
-    terms: list[PassageTerms]
+    fields: dict[str, FieldArrays]
     duplicate_of: list[int]
     lexicon: Lexicon
+    content_keys: list[int]
     info: dict[str, str]
+
+    def to_index(self) -> Index:
+        fields = {name: BM25Field(arrays) for name, arrays in self.fields.items()}
+        return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
 
 
 class Store:
@@ -119,7 +135,7 @@ class Store:
     async def _drop_index_tables(self) -> None:
         await self.db.executescript(
             "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS speeches; DROP TABLE IF EXISTS meta;"
-            "DROP TABLE IF EXISTS lexicon;"
+            "DROP TABLE IF EXISTS lexicon; DROP TABLE IF EXISTS field_arrays;"
         )
 
     # --- the index ---------------------------------------------------------
@@ -131,62 +147,61 @@ class Store:
     async def replace_index(self, index: Index, info: dict[str, str]) -> None:
         """Swap in a new index in one transaction; on any error the old one stays."""
         speeches = [index.speeches[s] for s in index.speech_order]
-        chunks, terms, duplicate_of = index.chunks, index.terms, index.duplicate_of.tolist()
         paragraphs: dict[str, int] = {}
-        for c in chunks:
+        for c in index.chunks:
             paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
+        chunk_rows = [
+            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key)
+            for i, (c, d, key) in enumerate(zip(index.chunks, index.duplicate_of.tolist(), index.content_keys,
+                                                strict=True))
+        ]
+        array_rows = [
+            (name, part, str(array.dtype), array.tobytes())
+            for name, field_ in index.fields.items()
+            for part, array in ((p, getattr(field_.arrays, p)) for p in ARRAY_PARTS)
+        ]
+        meta = {**info, "built_at": str(time.time()), "lexicon_total": str(index.lexicon.total),
+                "passages": str(len(index.chunks)), "complete": "1"}
         db = self.db
         await db.execute("BEGIN IMMEDIATE")
         try:
-            await db.execute("DELETE FROM chunks")
-            await db.execute("DELETE FROM speeches")
-            await db.execute("DELETE FROM meta")
-            await db.execute("DELETE FROM lexicon")
+            for table in ("chunks", "speeches", "meta", "lexicon", "field_arrays"):
+                await db.execute(f"DELETE FROM {table}")
             await db.executemany("INSERT INTO lexicon VALUES (?, ?)", index.lexicon.words.items())
             await db.executemany(
                 "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0))
-                    for i, s in enumerate(speeches)
-                ],
+                [(s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0)) for i, s in enumerate(speeches)],
             )
-            await db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, c.search_text,
-                     " ".join(t.words), t.chars, int(d))
-                    for i, (c, t, d) in enumerate(zip(chunks, terms, duplicate_of, strict=True))
-                ],
-            )
-            rows = {**info, "built_at": str(time.time()), "lexicon_total": str(index.lexicon.total), "complete": "1"}
-            await db.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
+            await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
+            await db.executemany("INSERT INTO field_arrays VALUES (?, ?, ?, ?)", array_rows)
+            await db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
             await db.commit()
         except BaseException:
             await db.rollback()
             raise
 
     async def load_index(self) -> StoredIndex:
-        async with self.db.execute(
-            "SELECT id, title, source_file, spun FROM speeches ORDER BY ordinal"
-        ) as cursor:
-            speeches = [Speech(r[0], r[1], r[2], (), bool(r[3])) async for r in cursor]
-        chunks: list[Chunk] = []
-        terms: list[PassageTerms] = []
-        duplicate_of: list[int] = []
-        async with self.db.execute(
-            "SELECT id, speech_id, position, paragraph, section, text, search_text, words, chars, duplicate_of "
+        info = dict(await self._fetchall("SELECT key, value FROM meta"))
+        speeches = [
+            Speech(r[0], r[1], r[2], (), bool(r[3]))
+            for r in await self._fetchall("SELECT id, title, source_file, spun FROM speeches ORDER BY ordinal")
+        ]
+        rows = await self._fetchall(
+            "SELECT id, speech_id, position, paragraph, section, text, spun, duplicate_of, content_key "
             "FROM chunks ORDER BY ordinal"
-        ) as cursor:
-            async for r in cursor:
-                chunks.append(Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
-                terms.append(PassageTerms(r[7].split(" ") if r[7] else [], r[8]))
-                duplicate_of.append(r[9])
-        async with self.db.execute("SELECT key, value FROM meta") as cursor:
-            info = {r[0]: r[1] async for r in cursor}
-        async with self.db.execute("SELECT word, freq FROM lexicon") as cursor:
-            words = {r[0]: r[1] async for r in cursor}
-        lexicon = Lexicon(words, int(info["lexicon_total"]))
-        return StoredIndex(speeches, chunks, terms, duplicate_of, lexicon, info)
+        )
+        chunks = [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+        parts: dict[str, dict[str, np.ndarray]] = {}
+        for name, part, dtype, blob in await self._fetchall("SELECT field, part, dtype, data FROM field_arrays"):
+            parts.setdefault(name, {})[part] = np.frombuffer(blob, dtype=dtype)
+        passages = int(info["passages"])
+        fields = {name: FieldArrays(**arrays, num_docs=passages) for name, arrays in parts.items()}
+        lexicon = Lexicon(dict(await self._fetchall("SELECT word, freq FROM lexicon")), int(info["lexicon_total"]))
+        return StoredIndex(speeches, chunks, fields, [r[7] for r in rows], lexicon, [r[8] for r in rows], info)
+
+    async def _fetchall(self, sql: str) -> list[tuple]:
+        async with self.db.execute(sql) as cursor:
+            return [tuple(r) for r in await cursor.fetchall()]
 
     async def speech_rows(self) -> list[tuple[str, str, str, int]]:
         async with self.db.execute(

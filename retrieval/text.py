@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import opencc
@@ -46,11 +46,13 @@ def fold_chars(text: str) -> str:
     Used to find matched terms inside display text (which may be Traditional)
     for highlighting; characters whose fold is not one character stay as they are.
     """
-    out = []
-    for ch in text:
-        f = fold(ch)
-        out.append(f if len(f) == 1 else ch)
-    return "".join(out)
+    return "".join(map(_fold_char, text))
+
+
+@cache
+def _fold_char(ch: str) -> str:
+    folded = fold(ch)
+    return folded if len(folded) == 1 else ch
 
 
 def strip_placeholders(text: str) -> str:

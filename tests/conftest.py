@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.build import build_index
 from retrieval.corpus import Corpus, load_corpus
-from retrieval.index import Index, build_index
+from retrieval.index import Index
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
