@@ -851,8 +851,10 @@ class FakeTelegramServer:
         after = self._last_user_message_id(chat_id) if after_message_id is None else after_message_id
 
         def ready() -> list[dict] | None:
-            messages = [m for m in self.bot_messages(chat_id) if m["message_id"] > after]
-            return messages[:count] if len(messages) >= count else None
+            # Checked on every change of the server's state, for every waiter: copy only once found.
+            chat = self._messages.get(chat_id, {})
+            found = [m for i, m in chat.items() if i > after and m["from"]["id"] == self.bot_user.id]
+            return [copy.deepcopy(m) for m in found[:count]] if len(found) >= count else None
 
         return await self._wait(ready, timeout, f"{count} bot message(s) in chat {chat_id} after {after}")
 
