@@ -20,7 +20,8 @@ from bot.records import hash_user
 from bot.render import answer_html, no_answer_html
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
-# Enough results for a few pages of "more results".
+# How many pages "more results" may turn; each page searches for just what it shows, plus one to
+# know whether another page follows.
 MAX_PAGES = 5
 
 INTRO = (
@@ -112,14 +113,14 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
         return
     started = time.perf_counter()
     per_page = bot_services.settings.results_per_page
-    hits = await bot_services.search.search(question, per_page * MAX_PAGES)
+    hits = await bot_services.search.search(question, per_page + 1)
     latency_ms = (time.perf_counter() - started) * 1000
     key = await bot_services.records.remember_question(question)
     if hits:
         page = hits[:per_page]
         await message.reply_text(
             answer_html(question, page, note=note),
-            reply_markup=answer_keyboard(key, page, 1, 0, has_more=len(hits) > per_page),
+            reply_markup=answer_keyboard(key, page, 1, 0, has_more=len(hits) > per_page and MAX_PAGES > 1),
             do_quote=message.chat.type != ChatType.PRIVATE,
         )
     else:
@@ -157,8 +158,9 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if question is None or more.page >= MAX_PAGES:
         await query.answer(STALE_BUTTON)
         return
-    hits = await bot_services.search.search(question, per_page * MAX_PAGES)
-    page = hits[more.page * per_page : (more.page + 1) * per_page]
+    shown_after = (more.page + 1) * per_page
+    hits = await bot_services.search.search(question, shown_after + 1)
+    page = hits[more.page * per_page : shown_after]
     if not page:
         await query.answer("没有更多结果了。")
         return
@@ -167,7 +169,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await edit_in_place(
         query.message,
         answer_html(question, page, first_number=first),
-        answer_keyboard(more.key, page, first, more.page, has_more=len(hits) > (more.page + 1) * per_page),
+        answer_keyboard(more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES),
     )
 
 
