@@ -1,1 +1,1 @@
-"""Benchmark scripts (not tests): python bench/retrieval.py, python bench/throughput.py."""
+"""Benchmark scripts (not tests): python bench/retrieval.py, python bench/load.py."""

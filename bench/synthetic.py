@@ -47,7 +47,7 @@ PARAGRAPHS_PER_SPEECH = 20
 SENTENCES_PER_PARAGRAPH = (2, 6)
 SALUTATION_LINE = "同志们："
 TERMINAL = "。！？!?；;"
-CLOSERS = "”’\"」』）)"
+CLOSERS = '”’"」』）)'
 TOPICS = ("质量工作", "质量强市", "食品安全", "标准化", "品牌建设", "安全生产", "质量监管", "产品质量")
 MARKER = ".complete.json"
 

@@ -1,6 +1,7 @@
-"""Bot throughput: N simulated users asking dev questions at once through the local Bot API server.
+"""Load on the bot: N simulated users asking dev questions at once through the local Bot API server.
 
-    python bench/throughput.py [--users 1,10,100] [--questions 10]
+    python bench/load.py                       # 100 users × 10 questions: answered, lost, p50/p99
+    python bench/load.py --users 1,10,100      # the throughput table at 1, 10 and 100 users
 
 The real bot (`bot.harness.local.running_bot`: python-telegram-bot polling, the
 handlers, SQLite query log) answers on the bundled corpus, its index built once
@@ -14,13 +15,6 @@ group_max_rate=0)`: 0 disables a limit in python-telegram-bot v22) and the
 per-user question limit is set out of reach, so nothing here waits on purpose.
 The local server, the simulated users and the bot share one process and event
 loop, so the numbers are a floor for the bot alone. Bot start-up is not timed.
-
-`server.ask` waits by deep-copying every bot message of the chat each time the
-server's state changes, for every waiting user: with many users that copying,
-not the bot, takes most of the time. `--waiter light` sends with
-`server.send_text` and waits on the same condition with a check that copies
-nothing (it peeks at the server's message table), to measure the bot instead;
-`--waiter both` prints both tables.
 """
 
 from __future__ import annotations
@@ -32,7 +26,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,40 +76,12 @@ def bench_settings(db: Path) -> Settings:
     return Settings(data_dir=DATA_DIR, db_path=db, questions_per_minute=10**6, admin_ids=frozenset())
 
 
-async def ask_light(server: FakeTelegramServer, chat: Chat, question: str, timeout: float) -> dict:
-    """server.ask without its per-wake deep copies: the bot's first message after the question."""
-    sent = await server.send_text(chat, chat, question)
-    after, bot_id = sent["message_id"], server.bot_user.id
-    messages = server._messages  # read only
-
-    def reply() -> dict | None:
-        for message_id, message in messages.get(chat.id, {}).items():
-            if message_id > after and message["from"]["id"] == bot_id:
-                return message
-        return None
-
-    return await server._wait(reply, timeout, f"a reply in chat {chat.id}")
-
-
-async def ask_harness(server: FakeTelegramServer, chat: Chat, question: str, timeout: float) -> dict:
-    return await server.ask(chat, chat, question, timeout=timeout)
-
-
-WAITERS: dict[str, Callable[[FakeTelegramServer, Chat, str, float], Awaitable[dict]]] = {
-    "ask": ask_harness,
-    "light": ask_light,
-}
-
-
-async def one_user(
-    server: FakeTelegramServer, chat: Chat, questions: list[str], result: RunResult, waiter: str
-) -> None:
+async def one_user(server: FakeTelegramServer, chat: Chat, questions: list[str], result: RunResult) -> None:
     """Ask each question in turn, waiting for the reply before the next."""
-    ask = WAITERS[waiter]
     for question in questions:
         start = time.perf_counter()
         try:
-            await ask(server, chat, question, REPLY_TIMEOUT)
+            await server.ask(chat, chat, question, timeout=REPLY_TIMEOUT)
         except TimeoutError:
             result.lost += 1
             continue
@@ -128,8 +93,8 @@ def questions_for(user: int, count: int, pool: list[str]) -> list[str]:
     return [pool[(user * count + k) % len(pool)] for k in range(count)]
 
 
-async def run(users: int, per_user: int, built_db: Path, pool: list[str], waiter: str) -> RunResult:
-    with tempfile.TemporaryDirectory(prefix="speechbot-throughput-") as tmp:
+async def run(users: int, per_user: int, built_db: Path, pool: list[str]) -> RunResult:
+    with tempfile.TemporaryDirectory(prefix="speechbot-load-") as tmp:
         db = Path(tmp) / "speechbot.sqlite3"
         shutil.copy(built_db, db)
         limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
@@ -140,7 +105,7 @@ async def run(users: int, per_user: int, built_db: Path, pool: list[str], waiter
             result = RunResult(users, users * per_user, 0.0)
             start = time.perf_counter()
             await asyncio.gather(
-                *(one_user(server, chat, questions_for(u, per_user, pool), result, waiter) for u, chat in enumerate(chats))
+                *(one_user(server, chat, questions_for(u, per_user, pool), result) for u, chat in enumerate(chats))
             )
             result.wall_s = time.perf_counter() - start
             result.refused_calls = len(server.errors)
@@ -159,43 +124,42 @@ def table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(user_counts: list[int], per_user: int, waiter: str) -> list[RunResult]:
+async def main_async(user_counts: list[int], per_user: int) -> list[RunResult]:
     pool = dev_questions()
-    with tempfile.TemporaryDirectory(prefix="speechbot-throughput-store-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="speechbot-load-store-") as tmp:
         built = Path(tmp) / "built.sqlite3"
         start = time.perf_counter()
         await build_store(built)
         print(f"store built in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
         results = []
         for users in user_counts:
-            results.append(await run(users, per_user, built, pool, waiter))
+            results.append(await run(users, per_user, built, pool))
             r = results[-1]
-            print(f"[{waiter}] {users} users: {r.answered}/{r.questions} answered in {r.wall_s:.1f} s", file=sys.stderr, flush=True)
+            log = f"{users} users: {r.answered}/{r.questions} answered in {r.wall_s:.1f} s"
+            print(log, file=sys.stderr, flush=True)
     return results
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", default="1,10,100", help="comma-separated concurrent user counts")
+    parser.add_argument("--users", default="100", help="comma-separated concurrent user counts (one run each)")
     parser.add_argument("--questions", type=int, default=10, help="questions each user asks, one after another")
-    parser.add_argument("--waiter", choices=("ask", "light", "both"), default="ask",
-                        help="how users wait for replies: server.ask, a copy-free wait, or both (see above)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     user_counts = [int(u) for u in args.users.split(",") if u.strip()]
-    for waiter in ("ask", "light") if args.waiter == "both" else (args.waiter,):
-        started = time.perf_counter()
-        results = asyncio.run(main_async(user_counts, args.questions, waiter))
-        how = "server.ask" if waiter == "ask" else "copy-free wait (--waiter light)"
-        print(f"\nBot throughput on the bundled corpus ({args.questions} questions per user, "
-              f"local Bot API server, users wait with {how}; {time.perf_counter() - started:.0f} s in all)\n")
-        print(table(results))
-        refused = sum(r.refused_calls for r in results)
-        if refused:
-            print(f"\nThe local server refused {refused} bot calls (Telegram would have too).")
+    started = time.perf_counter()
+    results = asyncio.run(main_async(user_counts, args.questions))
+    print(
+        f"\nBot throughput on the bundled corpus ({args.questions} questions per user, local Bot API server; "
+        f"{time.perf_counter() - started:.0f} s in all)\n"
+    )
+    print(table(results))
+    refused = sum(r.refused_calls for r in results)
+    if refused:
+        print(f"\nThe local server refused {refused} bot calls (Telegram would have too).")
 
 
 if __name__ == "__main__":
