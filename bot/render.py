@@ -65,13 +65,16 @@ def _densest_clauses(
 def marked_html(text: str, window: tuple[int, int], best: tuple[int, int], bold: Sequence[tuple[int, int]]) -> str:
     """Escaped text of the window: the best sentence underlined, matched terms bold, runs never mis-nested."""
     start, end = window
+    strong_at = [False] * len(text)
+    for a, b in bold:
+        strong_at[a:b] = [True] * (b - a)
     runs: list[str] = []
     k = start
     while k < end:
         underline = best[0] <= k < best[1]
-        strong = any(a <= k < b for a, b in bold)
+        strong = strong_at[k]
         j = k + 1
-        while j < end and (best[0] <= j < best[1]) == underline and any(a <= j < b for a, b in bold) == strong:
+        while j < end and (best[0] <= j < best[1]) == underline and strong_at[j] == strong:
             j += 1
         piece = escape(text[k:j], quote=False)
         if strong:

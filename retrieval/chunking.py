@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from retrieval.respelling import read_back
 from retrieval.speeches import SALUTATION, Speech
@@ -35,7 +36,7 @@ class Chunk:
     text: str
     spun: bool = False  # its document went through a synonym spinner (see respelling.py)
 
-    @property
+    @cached_property
     def search_text(self) -> str:
         """Folded (and read back if spun), as long as text: for matching and highlighting."""
         return search_form(self.text, self.spun)

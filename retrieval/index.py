@@ -173,14 +173,16 @@ class Index:
             if len(picked) == top_k or len(order) < pool:
                 break
             pool *= 4
-        return [self._hit(rank, i, float(scores[i]), query) for rank, i in enumerate(picked, start=1)]
+        stop = stopwords()
+        idfs = {w: self.word_idf(w) or 0.0 for w in set(query.words) if w not in stop}
+        return [self._hit(rank, i, float(scores[i]), query, idfs) for rank, i in enumerate(picked, start=1)]
 
-    def _hit(self, rank: int, i: int, score: float, query: Query) -> Hit:
+    def _hit(self, rank: int, i: int, score: float, query: Query, idfs: dict[str, float]) -> Hit:
         chunk = self.chunks[i]
         speech = self.speeches[chunk.speech_id]
         search_text = chunk.search_text
         matched = [w for w in dict.fromkeys(query.words) if w in search_text]
-        best_start, best_end = self.best_sentence_span(chunk, search_text, query)
+        best_start, best_end = best_sentence_span(chunk.text, search_text, query, idfs)
         return Hit(
             rank=rank,
             score=round(score, 6),
@@ -197,19 +199,6 @@ class Index:
             best_span=(best_start, best_end),
             term_spans=term_spans(search_text, [w for w in matched if len(w) > 1]),
         )
-
-    def best_sentence_span(self, chunk: Chunk, search_text: str, query: Query) -> tuple[int, int]:
-        """The sentence holding the most question weight: words by IDF, then character pairs."""
-        spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
-        stop = stopwords()
-        idfs = {w: self.word_idf(w) or 0.0 for w in set(query.words) if w not in stop and w in search_text}
-        pairs = {g for g in query.bigrams if g in search_text}
-
-        def weight(span: tuple[int, int]) -> tuple[float, int]:
-            folded = search_text[span[0] : span[1]]
-            return sum(idf for w, idf in idfs.items() if w in folded), sum(1 for g in pairs if g in folded)
-
-        return max(spans, key=weight)
 
     def copies_of(self, i: int) -> list[SpeechRef]:
         """Other speeches holding the same passage (or a near copy), one entry per speech."""
@@ -241,6 +230,19 @@ class Index:
         k = chunk.ordinal - 1
         return own[max(k - before, 0) : k + after + 1]
 
+
+
+def best_sentence_span(text: str, search_text: str, query: Query, idfs: dict[str, float]) -> tuple[int, int]:
+    """The sentence holding the most question weight: words by IDF (`idfs`), then character pairs."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    present = {w: idf for w, idf in idfs.items() if w in search_text}
+    pairs = {g for g in query.bigrams if g in search_text}
+
+    def weight(span: tuple[int, int]) -> tuple[float, int]:
+        folded = search_text[span[0] : span[1]]
+        return sum(idf for w, idf in present.items() if w in folded), sum(1 for g in pairs if g in folded)
+
+    return max(spans, key=weight)
 
 
 def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
