@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(args.handler(settings, args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (speechbot ask … | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

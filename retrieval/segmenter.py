@@ -27,7 +27,8 @@ jieba.setLogLevel(60)
 # How many of the dictionary's most frequent words the lexicon keeps beside the corpus's own.
 COMMON_WORDS = 30_000
 
-USER_DICT = Path(__file__).resolve().parent.parent / "data" / "lexicon" / "userdict.txt"
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
+USER_DICT = LEXICON_DIR / "userdict.txt"
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache, lru_cache
-from pathlib import Path
 
 import opencc
 import stopwordsiso
 
-from retrieval.segmenter import Segmenter, full_segmenter
-
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
+from retrieval.segmenter import LEXICON_DIR, Segmenter, full_segmenter
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -31,7 +28,6 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿|千|百)?")
 # Question prefixes glued to the word they ask about: 哪三大 -> 三大, 几类 -> 类.
 QUESTION_PREFIX = re.compile(r"^(?:哪|几|多少)(?=.)")
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORDLIKE = re.compile(r"[\w%]")
 
 
@@ -57,10 +53,6 @@ def _fold_char(ch: str) -> str:
 
 def strip_placeholders(text: str) -> str:
     return PLACEHOLDER.sub(" ", text)
-
-
-def is_cjk(ch: str) -> bool:
-    return bool(_CJK.match(ch))
 
 
 @lru_cache(maxsize=1)
