@@ -20,6 +20,7 @@ from retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
+INLINE_QUERIES_PER_QUESTION = 5  # Telegram sends one as the user types
 PRUNE_AT = datetime.time(3, 30)  # local time, when few ask
 
 def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
@@ -51,9 +52,14 @@ async def on_startup(application: Application) -> None:
     report = await search.start()
     if report:
         log.info("built the index: %d speeches, %d passages in %.1f s", report.speeches, report.chunks, report.seconds)
-    records = await Records(store.db).create()
+    records = await Records(settings.db_path).open()
     application.bot_data["services"] = BotServices(
-        settings, store, search, records, UserRateLimiter(settings.questions_per_minute)
+        settings,
+        store,
+        search,
+        records,
+        UserRateLimiter(settings.questions_per_minute),
+        UserRateLimiter(settings.questions_per_minute * INLINE_QUERIES_PER_QUESTION),
     )
     await _register_commands(application, settings)
     await prune_query_log(application)
@@ -75,6 +81,7 @@ async def _prune_job(context: CallbackContext) -> None:
 async def on_shutdown(application: Application) -> None:
     bot_services: BotServices | None = application.bot_data.pop("services", None)
     if bot_services is not None:
+        await bot_services.records.close()
         await bot_services.store.close()
 
 

@@ -185,8 +185,8 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
-    async with Store(settings.db_path) as store:
-        rows = await (await Records(store.db).create()).log_rows()
+    async with Store(settings.db_path), Records(settings.db_path) as records:
+        rows = await records.log_rows()
     out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         writer = csv.writer(out)

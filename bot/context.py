@@ -22,6 +22,7 @@ class BotServices:
     search: SearchService
     records: Records
     limiter: UserRateLimiter
+    inline_limiter: UserRateLimiter  # inline queries come a keystroke at a time: counted apart from questions
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -7,6 +7,7 @@ from collections import deque
 from enum import Enum
 
 WINDOW_SECONDS = 60.0
+FORGET_AFTER_USERS = 10_000
 
 
 class Verdict(Enum):
@@ -24,6 +25,8 @@ class UserRateLimiter:
 
     def check(self, user_id: int) -> Verdict:
         now = self._clock()
+        if len(self._asked) > FORGET_AFTER_USERS:
+            self._forget_idle(now)
         asked = self._asked.setdefault(user_id, deque())
         while asked and now - asked[0] >= WINDOW_SECONDS:
             asked.popleft()
@@ -35,6 +38,12 @@ class UserRateLimiter:
             return Verdict.DROP
         self._warned.add(user_id)
         return Verdict.WARN
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop users with nothing in the window, so memory follows active users, not all users ever seen."""
+        for user_id in [u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS]:
+            del self._asked[user_id]
+            self._warned.discard(user_id)
 
     def seconds_until_free(self, user_id: int) -> int:
         asked = self._asked.get(user_id)

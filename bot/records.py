@@ -1,7 +1,9 @@
 """What the bot remembers in SQLite: questions behind buttons, the query log, admin attempts.
 
-Tables live in the store's file and share its connection. No names or
-usernames are kept; a user is a salted hash of their id.
+Tables live in the store's file, written through a connection of their own,
+so a reindex transaction on the store's connection never takes in (or is
+broken by) a query-log commit. No names or usernames are kept; a user is a
+salted hash of their id.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiosqlite
 
@@ -65,22 +68,33 @@ class Stats:
 
 
 class Records:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = db
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
 
-    async def create(self) -> Records:
-        await self.db.executescript(SCHEMA)
-        await self.db.commit()
+    async def open(self) -> Records:
+        self._db = await aiosqlite.connect(self.path)
+        await self._db.execute("PRAGMA busy_timeout=10000")  # wait out a reindex's write, do not fail
+        await self._db.executescript(SCHEMA)
+        await self._db.commit()
         return self
 
-    async def remember_question(self, question: str) -> str:
-        """The key a button uses to ask the same question again, after a restart too."""
-        key = question_key(question)
-        await self.db.execute(
-            "INSERT OR IGNORE INTO asked (key, question, created) VALUES (?, ?, ?)", (key, question, time.time())
-        )
-        await self.db.commit()
-        return key
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Records:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("records are not open")
+        return self._db
 
     async def question_for(self, key: str) -> str | None:
         async with self.db.execute("SELECT question FROM asked WHERE key = ?", (key,)) as cursor:
@@ -90,6 +104,10 @@ class Records:
     async def log_question(
         self, chat_type: str, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
     ) -> None:
+        """Log a question and keep it under its key, for the buttons that ask it again (after a restart too)."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO asked (key, question, created) VALUES (?, ?, ?)", (key, question, time.time())
+        )
         await self.db.execute(
             "INSERT INTO query_log (at, chat_type, user_hash, key, question, result_ids, latency_ms) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -81,7 +81,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         token=token,
         admin_ids=_admin_ids(get("ADMIN_IDS")),
         api_base_url=api_base_url,
-        results_per_page=_int(get, "RESULTS_PER_PAGE", 3, 1, 10),
+        # Five cropped passages always fit one message, and their buttons one row each.
+        results_per_page=_int(get, "RESULTS_PER_PAGE", 3, 1, 5),
         questions_per_minute=_int(get, "USER_QUESTIONS_PER_MINUTE", 20, 1, 10_000),
         log_level=log_level,
         webhook_url=webhook_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +32,18 @@ def file_tag(name: str) -> str:
     return ascii_part or hashlib.sha1(stem.encode()).hexdigest()[:6]
 
 
+def file_tags(names: list[str]) -> dict[str, str]:
+    """Each file's id stem. Files whose stems clash each add a hash of their own name, so the tags do not
+    depend on which files sort first: a new file never takes over an existing file's speech ids (old
+    buttons pointing at them go stale instead of opening the wrong speech)."""
+    base = {name: file_tag(name) for name in names}
+    clashes = Counter(base.values())
+    return {
+        name: tag if clashes[tag] == 1 else f"{tag}{hashlib.sha1(name.encode()).hexdigest()[:4]}"
+        for name, tag in base.items()
+    }
+
+
 def speeches_of_text(text: str, source_file: str, tag: str) -> list[Speech]:
     speeches = split_speeches(source_file, tag, clean_lines(text, is_section_start))
     spun = is_spun(text)
@@ -43,20 +55,18 @@ def corpus_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
-def load_corpus(data_dir: Path, progress: Callable[[str], None] | None = None) -> Corpus:
+def load_corpus(data_dir: Path) -> Corpus:
     """Read every *.txt in data_dir; a bad file is reported by name and skipped."""
     corpus = Corpus()
-    used_tags: set[str] = set()
-    for path in corpus_files(data_dir):
-        if progress:
-            progress(path.name)
+    files = corpus_files(data_dir)
+    tags = file_tags([p.name for p in files])
+    for path in files:
         try:
             text = read_text(path)
         except SourceError as exc:
             corpus.problems.append(str(exc))
             continue
-        tag = _unique(file_tag(path.name), used_tags)
-        speeches = speeches_of_text(text, path.name, tag)
+        speeches = speeches_of_text(text, path.name, tags[path.name])
         if not speeches:
             corpus.problems.append(f"{path.name}: no speech text left after cleaning")
             continue
@@ -64,11 +74,3 @@ def load_corpus(data_dir: Path, progress: Callable[[str], None] | None = None) -
         for speech in speeches:
             corpus.chunks.extend(chunk_speech(speech))
     return corpus
-
-
-def _unique(tag: str, used: set[str]) -> str:
-    candidate, n = tag, 2
-    while candidate in used:
-        candidate, n = f"{tag}{n}", n + 1
-    used.add(candidate)
-    return candidate

@@ -34,7 +34,7 @@ BIGRAM_WEIGHT = 0.5
 # scores are not comparable across questions of different lengths.
 MIN_KNOWN_MASS = 0.43
 
-# Candidates ranked per round before copies are collapsed; doubled while copies leave too few.
+# Candidates ranked per round before copies are collapsed; grown fourfold while copies leave too few.
 CANDIDATE_POOL = 64
 
 FIELDS = ("words", "unigrams", "bigrams")
@@ -125,7 +125,7 @@ class Index:
 
     def search(self, text: str, top_k: int = 10) -> list[Hit]:
         query = analyze_query(text[:MAX_QUERY_CHARS], self.segmenter)
-        if query.is_empty or not self.chunks or self.known_mass(query) < MIN_KNOWN_MASS:
+        if top_k <= 0 or query.is_empty or not self.chunks or self.known_mass(query) < MIN_KNOWN_MASS:
             return []
         scores = self.fused_scores(query)
         return self._collapse(query, scores, top_k)
@@ -157,7 +157,6 @@ class Index:
 
     def _collapse(self, query: Query, scores: np.ndarray, top_k: int) -> list[Hit]:
         """Best passages first; copies of a passage already shown join it as also_in."""
-        picked: list[int] = []
         pool = CANDIDATE_POOL
         while True:
             order = _top(scores, pool)

@@ -100,14 +100,18 @@ class SearchService:
                 if any(c.name == document.name for c in checked):
                     raise library.RefusedChange(library.Refusal.EXISTS, f"{document.name}: given twice")
                 checked.append(document)
-            written = [library.write_new(self.data_dir, d) for d in checked]
+            written = []
             try:
+                for document in checked:
+                    written.append(library.write_new(self.data_dir, document))
                 report = await self._rebuild(None)
             except BaseException:
                 for path in written:
                     path.unlink(missing_ok=True)
                 raise
-            return ChangeReport(report, [s for d in checked for s in d.speeches], [d.name for d in checked])
+            names = {d.name for d in checked}
+            added = [s for s in self.index.speeches.values() if s.source_file in names]
+            return ChangeReport(report, added, [d.name for d in checked])
 
     async def remove_file_of(self, speech_id: str) -> ChangeReport:
         """Move the file holding a speech aside (with every speech in it) and reindex."""

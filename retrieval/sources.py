@@ -31,6 +31,8 @@ def decode(data: bytes, name: str) -> str:
     text = _try_decode(data)
     if text is None:
         raise SourceError(f"{name}: neither UTF-8 nor GB18030 text")
+    if not text.strip():
+        raise SourceError(f"{name}: the file is empty")
     if _text_share(text) < MIN_TEXT_SHARE:
         raise SourceError(f"{name}: does not look like text (too many control or unassigned characters)")
     return text

@@ -102,7 +102,9 @@ class Store:
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute("PRAGMA quick_check")
+        await self._db.execute("PRAGMA busy_timeout=10000")  # the bot's records write from their own connection
+        if (await self._fetchone("PRAGMA quick_check")) != ("ok",):
+            raise sqlite3.DatabaseError("quick_check found damaged pages")
         version = (await self._fetchone("PRAGMA user_version"))[0]
         if version != SCHEMA_VERSION:
             await self._drop_index_tables()

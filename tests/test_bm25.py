@@ -47,8 +47,7 @@ def reference_fusion(index: Index, question: str, reference: dict[str, BM25Plus]
     for name, weight, terms in (("words", WORD_WEIGHT, query.words), ("unigrams", UNIGRAM_WEIGHT, query.unigrams),
                                 ("bigrams", BIGRAM_WEIGHT, query.bigrams)):
         model = reference[name]
-        matched = model.get_scores(terms) - model.get_scores([])  # less what every passage gets
-        matched -= sum(model.idf.get(t, 0.0) * model.delta for t in terms)
+        matched = model.get_scores(terms) - sum(model.idf.get(t, 0.0) * model.delta for t in terms)
         top = matched.max(initial=0.0)
         if top > 0:
             fused += weight * matched / top

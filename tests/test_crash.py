@@ -57,9 +57,26 @@ def test_a_killed_reindex_leaves_the_old_or_the_new_index(tmp_path: Path, kill_a
     assert after == old or after[0] == 26, (old, after)
 
 
-def test_a_corrupt_store_is_moved_aside_and_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def damage_pages(db: Path) -> None:
+    """Keep SQLite's header, scribble over the pages behind it."""
+    data = bytearray(db.read_bytes())
+    data[8192:] = bytes((i * 7) % 251 for i in range(len(data) - 8192))
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["header", "pages"])
+def test_a_corrupt_store_is_moved_aside_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
     db = tmp_path / "store.sqlite3"
-    db.write_bytes(b"not a database at all" * 100)
+    if damage == "header":
+        db.write_bytes(b"not a database at all" * 100)
+    else:
+        data = tmp_path / "data"
+        data.mkdir()
+        shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
+        assert reindex(db, data).wait(timeout=120) == 0
+        damage_pages(db)
 
     async def start() -> int:
         async with Store(db) as store:

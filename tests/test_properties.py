@@ -33,6 +33,6 @@ def test_any_question_gets_a_sendable_reply(index: Index, question: str) -> None
 @FAST
 @given(title=HOSTILE, source=HOSTILE, texts=st.lists(ANY_TEXT.filter(str.strip), min_size=1, max_size=3))
 def test_any_passage_text_renders_as_sendable_pages(title: str, source: str, texts: list[str]) -> None:
-    chunks = [Chunk(f"x-1:{i}", "x-1", i, i, "", t, t) for i, t in enumerate(texts, start=1)]
+    chunks = [Chunk(f"x-1:{i}", "x-1", i, i, "", t) for i, t in enumerate(texts, start=1)]
     assert_sendable(speech_page_html(title or "t", source, chunks, 1, 1))
     assert_sendable(context_html(title or "t", chunks, chunks[0].id))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import load_corpus
+from retrieval.corpus import file_tags, load_corpus
 from retrieval.sources import SourceError, decode, read_text
 
 SPEECH = "质量工作会议讲话\n同志们：\n今天召开全县质量强县工作会议，总结质量工作，部署今年任务。\n"
@@ -24,6 +24,8 @@ def test_utf8_with_bom_and_gb18030_read_the_same(tmp_path: Path) -> None:
     ("data", "reason"),
     [
         (b"", "empty"),
+        (b"\xef\xbb\xbf", "empty"),
+        (b"\xef\xbb\xbf  \r\n", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, "binary"),
         (bytes(range(128, 256)) * 10, "neither UTF-8 nor GB18030"),
     ],
@@ -40,3 +42,11 @@ def test_a_bad_file_is_reported_and_the_rest_still_index(tmp_path: Path) -> None
     corpus = load_corpus(tmp_path)
     assert {s.source_file for s in corpus.speeches} == {"003_43aee00df7e627f5.txt", "gb.txt"}
     assert len(corpus.problems) == 1 and corpus.problems[0].startswith("broken.txt: binary")
+
+
+def test_a_new_file_never_takes_an_existing_files_speech_ids() -> None:
+    alone = file_tags(["003_43aee00df7e627f5.txt", "000_7fe1eca08c9865c2.txt"])
+    assert alone == {"003_43aee00df7e627f5.txt": "003", "000_7fe1eca08c9865c2.txt": "000"}
+    clash = file_tags(["003_0abc.txt", "003_43aee00df7e627f5.txt", "000_7fe1eca08c9865c2.txt"])
+    assert clash["000_7fe1eca08c9865c2.txt"] == "000"
+    assert len({clash["003_0abc.txt"], clash["003_43aee00df7e627f5.txt"], "003"}) == 3

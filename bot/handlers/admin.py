@@ -19,6 +19,7 @@ from retrieval.service import ChangeReport, ReindexBusy, ReindexError
 log = logging.getLogger(__name__)
 
 REFUSED = "抱歉，这个命令只对管理员开放。"
+MAX_PROBLEMS_SHOWN = 10
 UPLOADS_ARE_FOR_ADMINS = "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
 
 
@@ -42,7 +43,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("restore", restore),
         CallbackQueryHandler(confirm_remove_button, pattern=lambda d: isinstance(decode(d), ConfirmRemove)),
         CallbackQueryHandler(restore_button, pattern=lambda d: isinstance(decode(d), Restore)),
-        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, upload),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, upload),
     ]
 
 
@@ -79,7 +80,9 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await progress.edit_text(f"❌ 重建失败，继续使用原索引。\n{escape(str(exc))}")
         return
     lines = [f"✅ 索引已重建：{report.speeches} 篇讲话，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"]
-    lines += [f"⚠️ 跳过 {escape(p)}" for p in report.problems]
+    lines += [f"⚠️ 跳过 {escape(p[:200])}" for p in report.problems[:MAX_PROBLEMS_SHOWN]]
+    if len(report.problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"……另有 {len(report.problems) - MAX_PROBLEMS_SHOWN} 个文件被跳过（见日志）。")
     await progress.edit_text("\n".join(lines))
 
 
@@ -194,6 +197,9 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     except ReindexError as exc:
         await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(str(exc))}")
         return
+    except Exception:
+        await progress.edit_text("❌ 出错了，语料和索引保持原样。详情见日志。")
+        raise
     summary = (f"索引现有 {report.reindex.speeches} 篇讲话、{report.reindex.chunks} 个段落，"
                f"用时 {report.reindex.seconds:.1f} 秒。")
     await progress.edit_text(f"{done(report)}\n{summary}")

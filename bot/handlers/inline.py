@@ -26,7 +26,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], button=HINT, cache_time=300)
         return
     bot_services = services(context)
-    if bot_services.limiter.check(update.effective_user.id) is not Verdict.ALLOW:
+    if bot_services.inline_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
         await query.answer([], cache_time=5, is_personal=True)
         return
     hits = await bot_services.search.search(question, MAX_RESULTS)

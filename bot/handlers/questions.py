@@ -16,7 +16,7 @@ from bot.handlers.replies import STALE_BUTTON, edit_in_place
 from bot.input import prepare_question
 from bot.keyboards import answer_keyboard, examples_keyboard
 from bot.ratelimit import Verdict
-from bot.records import hash_user
+from bot.records import hash_user, question_key
 from bot.render import answer_html, no_answer_html
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
@@ -36,8 +36,9 @@ SLOW_DOWN = "提问太快了，请 {seconds} 秒后再试。"
 
 
 def handlers() -> list[BaseHandler]:
-    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
-    group_address = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & (
+    # New messages only: an edited question is not asked again.
+    private_text = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    group_address = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & (
         filters.Entity(MessageEntity.MENTION) | filters.REPLY
     )
     return [
@@ -49,7 +50,10 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(more_button, pattern=lambda d: isinstance(decode(d), MorePage)),
         CallbackQueryHandler(feedback_button, pattern=lambda d: isinstance(decode(d), Feedback)),
         CallbackQueryHandler(stale_button),
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_a_question),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            not_a_question,
+        ),
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
     ]
 
@@ -79,7 +83,8 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         entity.type == MessageEntity.MENTION and text.lower() == mention
         for entity, text in message.parse_entities([MessageEntity.MENTION]).items()
     )
-    replied = message.reply_to_message is not None and message.reply_to_message.from_user.id == context.bot.id
+    original = message.reply_to_message
+    replied = original is not None and original.from_user is not None and original.from_user.id == context.bot.id
     if not (mentioned or replied):
         return
     text = message.text
@@ -115,7 +120,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     per_page = bot_services.settings.results_per_page
     hits = await bot_services.search.search(question, per_page + 1)
     latency_ms = (time.perf_counter() - started) * 1000
-    key = await bot_services.records.remember_question(question)
+    key = question_key(question)
     if hits:
         page = hits[:per_page]
         await message.reply_text(

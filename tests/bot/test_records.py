@@ -15,12 +15,11 @@ from retrieval.store import Store
 
 
 async def test_old_questions_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
-    async with Store(tmp_path / "s.sqlite3") as store:
-        records = await Records(store.db).create()
+    async with Store(tmp_path / "s.sqlite3") as store, Records(store.path) as records:
         await records.log_question("private", hash_user(42, "salt"), "k1", "旧问题", [], 3.0)
         await records.log_question("private", hash_user(42, "salt"), "k2", "新问题", ["000-1:5"], 2.0)
-        await store.db.execute("UPDATE query_log SET at = ? WHERE question = '旧问题'", (time.time() - 91 * 86400,))
-        await store.db.commit()
+        await records.db.execute("UPDATE query_log SET at = ? WHERE question = '旧问题'", (time.time() - 91 * 86400,))
+        await records.db.commit()
         assert await records.prune(90) == 1
         assert [row[3] for row in await records.log_rows()] == ["新问题"]
 
@@ -31,8 +30,7 @@ def test_user_hashes_are_salted_and_not_the_id() -> None:
 
 async def test_export_log_writes_csv(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
-    async with Store(db) as store:
-        records = await Records(store.db).create()
+    async with Store(db), Records(db) as records:
         await records.log_question("group", hash_user(7, "salt"), "k", "怎么抓食品安全", ["001-10:14"], 4.5)
         await records.log_question("private", hash_user(7, "salt"), "k2", "红烧肉怎么做", [], 1.5)
     env = {**os.environ, "SPEECHBOT_DB": str(db)}
