@@ -5,11 +5,10 @@ This is the work the store lets start-up skip; it runs on reindex only.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from retrieval.bm25 import BM25Field, build_field, char_codes, pair_codes, word_codes
+from retrieval.bm25 import BM25Field, build_field, char_codes, pair_codes, word_code, word_codes
 from retrieval.chunking import Chunk
 from retrieval.duplicates import duplicate_groups
 from retrieval.index import FIELDS, Index
@@ -49,8 +48,9 @@ def passage_terms(chunk: Chunk, segmenter: Segmenter) -> PassageTerms:
 
 
 def content_key(chars: str) -> int:
-    """A stable signed 64-bit hash of a passage's characters (fits an SQLite integer)."""
-    return int.from_bytes(hashlib.blake2b(chars.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+    """A stable hash of a passage's characters, as a signed 64-bit number (an SQLite integer)."""
+    code = word_code(chars)
+    return code - (1 << 64) if code >= 1 << 63 else code
 
 
 def build_index(speeches: Sequence[Speech], chunks: Sequence[Chunk], progress: Progress | None = None) -> Index:

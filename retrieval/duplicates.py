@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from retrieval.bm25 import char_codes
+
 SHINGLE = 4
 SAMPLE_MOD = 4
 CONTAINMENT = 0.7
@@ -45,7 +47,7 @@ def duplicate_groups(char_texts: Sequence[str]) -> list[int]:
 
 
 def _sampled_shingles(chars: str) -> np.ndarray:
-    points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    points = char_codes(chars)
     if len(points) < SHINGLE:
         return np.zeros(0, dtype=np.uint64)
     hashes = np.zeros(len(points) - SHINGLE + 1, dtype=np.uint64)

@@ -136,7 +136,7 @@ class Index:
     def known_mass(self, query: Query) -> float:
         """Share of the question's word IDF mass made of words the corpus holds."""
         if not query.words:
-            return 1.0 if query.bigrams else 0.0
+            return 0.0
         idfs = [self.word_idf(w) for w in query.words]
         total = sum(self.words.max_idf if idf is None else idf for idf in idfs)
         known = sum(idf for idf in idfs if idf is not None)

@@ -44,10 +44,11 @@ def is_spun(text: str) -> bool:
 def read_back(text: str) -> str:
     """The text with the spinner's words replaced by the speaker's; same length as the input."""
     pairs, _ = _table()
-    pattern = _pattern(tuple(pairs))
-    return pattern.sub(lambda m: pairs[m.group()], text)
+    pattern = _pattern()
+    return pattern.sub(lambda m: pairs[m.group()], text) if pattern else text
 
 
 @lru_cache(maxsize=1)
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(sorted(map(re.escape, words), key=len, reverse=True)))
+def _pattern() -> re.Pattern[str] | None:
+    words = sorted(map(re.escape, _table()[0]), key=len, reverse=True)
+    return re.compile("|".join(words)) if words else None
