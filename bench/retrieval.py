@@ -200,17 +200,17 @@ def reply_html(index: Index, question: str) -> str:
 def search_phases(index: Index, questions: Sequence[str]) -> dict[str, float]:
     """p50 of search's steps: analyzing the question, scoring 3 fields, picking and building hits."""
     analyze, score, collapse = [], [], []
-    segmenter = getattr(index, "segmenter", None)
     for q in questions:
         t0 = time.perf_counter()
-        query = analyze_query(q, segmenter) if segmenter is not None else analyze_query(q)
+        query = analyze_query(q, index.segmenter)
+        idfs = index.word_idfs(query)
         t1 = time.perf_counter()
         analyze.append(t1 - t0)
-        if query.is_empty or index.known_mass(query) < MIN_KNOWN_MASS:
+        if query.is_empty or index.known_mass(query, idfs) < MIN_KNOWN_MASS:
             continue
         scores = index.fused_scores(query)
         t2 = time.perf_counter()
-        index._collapse(query, scores, TOP_K)
+        index._collapse(query, scores, TOP_K, idfs)
         t3 = time.perf_counter()
         score.append(t2 - t1)
         collapse.append(t3 - t2)

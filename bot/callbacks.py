@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_BYTES = 64
@@ -90,16 +91,17 @@ class Stale:
 
 Button = MorePage | Context | OpenSpeech | SpeechPage | ListPage | Feedback | Example | ConfirmRemove | Restore
 
-_PATTERNS: list[tuple[re.Pattern[str], type]] = [
-    (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), MorePage),
-    (re.compile(rf"^c:({_ID}:\d{{1,5}})$"), Context),
-    (re.compile(rf"^o:({_ID}):(\d{{1,4}})$"), OpenSpeech),
-    (re.compile(rf"^s:({_ID}):(\d{{1,4}})$"), SpeechPage),
-    (re.compile(r"^l:(\d{1,4})$"), ListPage),
-    (re.compile(rf"^f:({_KEY}):([+-])$"), Feedback),
-    (re.compile(r"^x:(\d)$"), Example),
-    (re.compile(rf"^rm:({_ID})$"), ConfirmRemove),
-    (re.compile(r"^rs:([0-9a-f]{10})$"), Restore),
+# Each kind: the pattern its data must match, and how the matched groups make the button.
+_PARSERS: list[tuple[re.Pattern[str], Callable[[tuple[str, ...]], Button]]] = [
+    (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), lambda g: MorePage(g[0], int(g[1]))),
+    (re.compile(rf"^c:({_ID}:\d{{1,5}})$"), lambda g: Context(g[0])),
+    (re.compile(rf"^o:({_ID}):(\d{{1,4}})$"), lambda g: OpenSpeech(g[0], int(g[1]))),
+    (re.compile(rf"^s:({_ID}):(\d{{1,4}})$"), lambda g: SpeechPage(g[0], int(g[1]))),
+    (re.compile(r"^l:(\d{1,4})$"), lambda g: ListPage(int(g[0]))),
+    (re.compile(rf"^f:({_KEY}):([+-])$"), lambda g: Feedback(g[0], g[1] == "+")),
+    (re.compile(r"^x:(\d)$"), lambda g: Example(int(g[0]))),
+    (re.compile(rf"^rm:({_ID})$"), lambda g: ConfirmRemove(g[0])),
+    (re.compile(r"^rs:([0-9a-f]{10})$"), lambda g: Restore(g[0])),
 ]
 
 
@@ -136,21 +138,8 @@ def name_key(name: str) -> str:
 def decode(data: str | None) -> Button | Stale:
     if not data or len(data.encode()) > MAX_BYTES:
         return Stale(data or "")
-    for pattern, kind in _PATTERNS:
+    for pattern, make in _PARSERS:
         m = pattern.match(data)
-        if not m:
-            continue
-        if kind is MorePage:
-            return MorePage(m.group(1), int(m.group(2)))
-        if kind is Context:
-            return Context(m.group(1))
-        if kind in (OpenSpeech, SpeechPage):
-            return kind(m.group(1), int(m.group(2)))
-        if kind is ListPage:
-            return ListPage(int(m.group(1)))
-        if kind is Feedback:
-            return Feedback(m.group(1), m.group(2) == "+")
-        if kind is Example:
-            return Example(int(m.group(1)))
-        return kind(m.group(1))
+        if m:
+            return make(m.groups())
     return Stale(data)

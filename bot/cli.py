@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=3)
     ask.set_defaults(handler=_ask)
 
-    search = commands.add_parser("search", help="ranked passages as JSON lines (one query a line from stdin if none given)")
+    search = commands.add_parser(
+        "search", help="ranked passages as JSON lines (one query a line from stdin if none given)"
+    )
     search.add_argument("query", nargs="*")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
     search.add_argument("--top-k", type=int, default=10)

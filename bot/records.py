@@ -13,9 +13,8 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import aiosqlite
+from retrieval.sqlite import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS asked (
@@ -67,34 +66,10 @@ class Stats:
     not_useful: int
 
 
-class Records:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: aiosqlite.Connection | None = None
-
-    async def open(self) -> Records:
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA busy_timeout=10000")  # wait out a reindex's write, do not fail
-        await self._db.executescript(SCHEMA)
-        await self._db.commit()
-        return self
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    async def __aenter__(self) -> Records:
-        return await self.open()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("records are not open")
-        return self._db
+class Records(SQLiteFile):
+    async def prepare(self) -> None:
+        await self.db.executescript(SCHEMA)
+        await self.db.commit()
 
     async def question_for(self, key: str) -> str | None:
         async with self.db.execute("SELECT question FROM asked WHERE key = ?", (key,)) as cursor:
@@ -148,7 +123,10 @@ class Records:
         return cursor.rowcount
 
     async def log_rows(self) -> list[tuple]:
-        """The query log for export, oldest first: at, chat_type, user_hash, question, result_ids, latency_ms, feedback."""
+        """The query log for export, oldest first.
+
+        Columns: at, chat_type, user_hash, question, result_ids, latency_ms, feedback.
+        """
         async with self.db.execute(
             "SELECT at, chat_type, user_hash, question, result_ids, latency_ms, feedback FROM query_log ORDER BY id"
         ) as cursor:
@@ -171,12 +149,14 @@ class Records:
             unanswered=await one("SELECT COUNT(*) FROM query_log WHERE result_ids = '[]'"),
             recent_unanswered=[
                 r[0] for r in await rows(
-                    "SELECT question FROM query_log WHERE result_ids = '[]' GROUP BY question ORDER BY MAX(at) DESC LIMIT 5"
+                    "SELECT question FROM query_log WHERE result_ids = '[]' "
+                    "GROUP BY question ORDER BY MAX(at) DESC LIMIT 5"
                 )
             ],
             top=[
                 (r[0], r[1]) for r in await rows(
-                    "SELECT question, COUNT(*) FROM query_log GROUP BY question ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT 5"
+                    "SELECT question, COUNT(*) FROM query_log "
+                    "GROUP BY question ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT 5"
                 )
             ],
             median_latency_ms=latencies[len(latencies) // 2] if latencies else None,

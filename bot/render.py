@@ -143,7 +143,10 @@ def speech_pages(chunks: Sequence[Chunk], limit: int = PAGE_CHARS) -> list[list[
 
 
 def speech_page_html(title: str, source_file: str, page: list[Chunk], number: int, count: int) -> str:
-    heading = f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n<i>{escape(source_file, quote=False)}</i>"
+    heading = (
+        f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n"
+        f"<i>{escape(source_file, quote=False)}</i>"
+    )
     body = "\n\n".join(escape(c.text, quote=False) for c in page)
     return _fit(f"{heading}\n\n{body}")
 
@@ -164,7 +167,11 @@ SPEECHES_PER_PAGE = 30
 def speeches_html(rows: Sequence[tuple[str, str, str, int]], page: int) -> str:
     """One page (0-based) of the speech list."""
     count = max(1, -(-len(rows) // SPEECHES_PER_PAGE))
-    lines = [f"📚 <b>讲话列表</b>（共 {len(rows)} 篇，第 {page + 1}/{count} 页）", "发送 <code>/speech 编号</code> 阅读全文。", ""]
+    lines = [
+        f"📚 <b>讲话列表</b>（共 {len(rows)} 篇，第 {page + 1}/{count} 页）",
+        "发送 <code>/speech 编号</code> 阅读全文。",
+        "",
+    ]
     for speech_id, title, _source, paragraphs in rows[page * SPEECHES_PER_PAGE : (page + 1) * SPEECHES_PER_PAGE]:
         lines.append(f"<code>{escape(speech_id, quote=False)}</code>  {escape(title, quote=False)}（{paragraphs}段）")
     return _fit("\n".join(lines))

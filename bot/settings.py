@@ -64,7 +64,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
 
     token = get("TELEGRAM_BOT_TOKEN")
     if token and not TOKEN_FORMAT.match(token):
-        raise SettingsError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 30+ letters (as @BotFather gives)")
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 30+ letters (as @BotFather gives)"
+        )
     api_base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
     if not re.match(r"^https?://[^\s/]+", api_base_url):
         raise SettingsError(f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {api_base_url!r}")

@@ -17,7 +17,7 @@ from retrieval.bm25 import BM25Field, char_codes, pair_codes, word_code, word_co
 from retrieval.chunking import Chunk, sentence_spans
 from retrieval.segmenter import Lexicon, Segmenter
 from retrieval.speeches import Speech
-from retrieval.text import char_bigrams, char_text, char_unigrams, query_word_tokens, stopwords
+from retrieval.text import char_bigrams, char_text, char_unigrams, query_word_tokens
 
 # Past this a question is a pasted document; its start says what it is about.
 MAX_QUERY_CHARS = 1000
@@ -125,21 +125,25 @@ class Index:
 
     def search(self, text: str, top_k: int = 10) -> list[Hit]:
         query = analyze_query(text[:MAX_QUERY_CHARS], self.segmenter)
-        if top_k <= 0 or query.is_empty or not self.chunks or self.known_mass(query) < MIN_KNOWN_MASS:
+        if top_k <= 0 or query.is_empty or not self.chunks:
             return []
-        scores = self.fused_scores(query)
-        return self._collapse(query, scores, top_k)
+        idfs = self.word_idfs(query)
+        if self.known_mass(query, idfs) < MIN_KNOWN_MASS:
+            return []
+        return self._collapse(query, self.fused_scores(query), top_k, idfs)
 
-    def word_idf(self, word: str) -> float | None:
-        return self.words.idf(word_code(word))
+    def word_idfs(self, query: Query) -> dict[str, float | None]:
+        """Each question word's IDF, None for a word the corpus lacks."""
+        return {w: self.words.idf(word_code(w)) for w in set(query.words)}
 
-    def known_mass(self, query: Query) -> float:
+    def known_mass(self, query: Query, idfs: dict[str, float | None] | None = None) -> float:
         """Share of the question's word IDF mass made of words the corpus holds."""
         if not query.words:
             return 0.0
-        idfs = [self.word_idf(w) for w in query.words]
-        total = sum(self.words.max_idf if idf is None else idf for idf in idfs)
-        known = sum(idf for idf in idfs if idf is not None)
+        idfs = idfs if idfs is not None else self.word_idfs(query)
+        weights = [idfs[w] for w in query.words]
+        total = sum(self.words.max_idf if idf is None else idf for idf in weights)
+        known = sum(idf for idf in weights if idf is not None)
         return known / total if total else 0.0
 
     def fused_scores(self, query: Query) -> np.ndarray:
@@ -155,7 +159,9 @@ class Index:
                 fused += weight * scores / top
         return fused
 
-    def _collapse(self, query: Query, scores: np.ndarray, top_k: int) -> list[Hit]:
+    def _collapse(
+        self, query: Query, scores: np.ndarray, top_k: int, idfs: dict[str, float | None]
+    ) -> list[Hit]:
         """Best passages first; copies of a passage already shown join it as also_in."""
         pool = CANDIDATE_POOL
         while True:
@@ -172,9 +178,8 @@ class Index:
             if len(picked) == top_k or len(order) < pool:
                 break
             pool *= 4
-        stop = stopwords()
-        idfs = {w: self.word_idf(w) or 0.0 for w in set(query.words) if w not in stop}
-        return [self._hit(rank, i, float(scores[i]), query, idfs) for rank, i in enumerate(picked, start=1)]
+        weights = {w: idf or 0.0 for w, idf in idfs.items()}
+        return [self._hit(rank, i, float(scores[i]), query, weights) for rank, i in enumerate(picked, start=1)]
 
     def _hit(self, rank: int, i: int, score: float, query: Query, idfs: dict[str, float]) -> Hit:
         chunk = self.chunks[i]

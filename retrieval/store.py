@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
 import numpy as np
 
 from retrieval.bm25 import BM25Field, FieldArrays
@@ -22,6 +21,7 @@ from retrieval.chunking import Chunk
 from retrieval.index import Index
 from retrieval.segmenter import Lexicon
 from retrieval.speeches import Speech
+from retrieval.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,11 @@ class StoredIndex:
         return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
 
 
-class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: aiosqlite.Connection | None = None
-
+class Store(SQLiteFile):
     async def open(self) -> Store:
         """Open (or create) the file; one that is not a readable SQLite database is moved aside and started anew."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            await self._connect()
+            return await super().open()
         except sqlite3.DatabaseError as exc:
             await self.close()
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
@@ -95,39 +90,19 @@ class Store:
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             self.path.rename(aside)
-            await self._connect()
-        return self
+            return await super().open()
 
-    async def _connect(self) -> None:
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute("PRAGMA busy_timeout=10000")  # the bot's records write from their own connection
+    async def prepare(self) -> None:
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
         if (await self._fetchone("PRAGMA quick_check")) != ("ok",):
             raise sqlite3.DatabaseError("quick_check found damaged pages")
         version = (await self._fetchone("PRAGMA user_version"))[0]
         if version != SCHEMA_VERSION:
             await self._drop_index_tables()
-        await self._db.executescript(INDEX_SCHEMA)
-        await self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        await self._db.commit()
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    async def __aenter__(self) -> Store:
-        return await self.open()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("store is not open")
-        return self._db
+        await self.db.executescript(INDEX_SCHEMA)
+        await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        await self.db.commit()
 
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple:
         async with self.db.execute(sql, params) as cursor:
@@ -172,7 +147,10 @@ class Store:
             await db.executemany("INSERT INTO lexicon VALUES (?, ?)", index.lexicon.words.items())
             await db.executemany(
                 "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0)) for i, s in enumerate(speeches)],
+                [
+                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0))
+                    for i, s in enumerate(speeches)
+                ],
             )
             await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
             await db.executemany("INSERT INTO field_arrays VALUES (?, ?, ?, ?)", array_rows)

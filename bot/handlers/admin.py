@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 REFUSED = "抱歉，这个命令只对管理员开放。"
 MAX_PROBLEMS_SHOWN = 10
-UPLOADS_ARE_FOR_ADMINS = "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
+UPLOADS_ARE_FOR_ADMINS = (
+    "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
+)
 
 
 UPLOAD_REFUSALS = {
@@ -47,8 +49,10 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
-    """True for an admin; anyone else is refused in one line, and the attempt is logged."""
+async def is_admin(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, refusal: str = REFUSED
+) -> bool:
+    """True for an admin; anyone else is refused in one line (`refusal`), and the attempt is logged."""
     bot_services = services(context)
     user = update.effective_user
     allowed = user is not None and user.id in bot_services.settings.admin_ids
@@ -57,9 +61,9 @@ async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: s
     if not allowed:
         log.warning("refused %s to user %s", action, user_hash)
         if update.callback_query is not None:
-            await update.callback_query.answer(REFUSED, show_alert=True)
+            await update.callback_query.answer(refusal, show_alert=True)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(REFUSED)
+            await update.effective_message.reply_text(refusal)
     return allowed
 
 
@@ -88,13 +92,10 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's document joins the corpus; anyone else's gets the one line on what the bot does."""
+    if not await is_admin(update, context, "upload", refusal=UPLOADS_ARE_FOR_ADMINS):
+        return
     bot_services = services(context)
     message = update.effective_message
-    if update.effective_user.id not in bot_services.settings.admin_ids:
-        await bot_services.records.log_admin(_user_hash(update, context), "upload", False)
-        await message.reply_text(UPLOADS_ARE_FOR_ADMINS)
-        return
-    await bot_services.records.log_admin(_user_hash(update, context), "upload", True)
     document = message.document
     limit = bot_services.settings.max_upload_bytes
     if document.file_size and document.file_size > limit:
@@ -120,7 +121,8 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     siblings = [s for s in index.speeches.values() if s.source_file == speech.source_file]
     if len(siblings) > 1:
-        button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=encode(ConfirmRemove(speech_id)))
+        data = encode(ConfirmRemove(speech_id))
+        button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=data)
         await update.effective_message.reply_text(
             f"《{escape(speech.title)}》所在的文件 {escape(speech.source_file)} 共有 {len(siblings)} 篇讲话，"
             "移出文件会一并移出它们（文件移到 removed/，可用 /restore 恢复）。",
@@ -203,10 +205,6 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     summary = (f"索引现有 {report.reindex.speeches} 篇讲话、{report.reindex.chunks} 个段落，"
                f"用时 {report.reindex.seconds:.1f} 秒。")
     await progress.edit_text(f"{done(report)}\n{summary}")
-
-
-def _user_hash(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    return hash_user(update.effective_user.id, services(context).settings.user_hash_salt)
 
 
 def _size(n: int) -> str:

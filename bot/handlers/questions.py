@@ -174,7 +174,9 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await edit_in_place(
         query.message,
         answer_html(question, page, first_number=first),
-        answer_keyboard(more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES),
+        answer_keyboard(
+            more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES
+        ),
     )
 
 

@@ -19,7 +19,10 @@ from bot.settings import Settings
 
 SETTLE_SECONDS = 0.3
 REPLY_TIMEOUT = 30.0
-HELP = "输入问题回车即可；/start、/speeches、/speech 编号 等命令可用；#N 按下第 N 个按钮；@ 问题 试内联模式；Ctrl-D 退出。"
+HELP = (
+    "输入问题回车即可；/start、/speeches、/speech 编号 等命令可用；"
+    "#N 按下第 N 个按钮；@ 问题 试内联模式；Ctrl-D 退出。"
+)
 
 
 class TerminalChat:

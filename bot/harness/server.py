@@ -874,7 +874,9 @@ class FakeTelegramServer:
         """The answerCallbackQuery parameters (text, show_alert...) once the bot answers."""
         # An answer with no text is an empty dict: wrap it so "answered" is not mistaken for "not yet".
         answered = await self._wait(
-            lambda: (self._callback_answers[callback_query_id],) if callback_query_id in self._callback_answers else None,
+            lambda: (
+                (self._callback_answers[callback_query_id],) if callback_query_id in self._callback_answers else None
+            ),
             timeout,
             f"answer to callback {callback_query_id}",
         )

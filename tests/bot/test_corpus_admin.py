@@ -64,7 +64,9 @@ async def upload(harness: Harness, user_id: int, name: str, data: bytes) -> str:
     ids=["binary", "empty", "too-large", "undecodable", "traversal", "windows-traversal", "existing-name",
          "duplicate", "unsupported"],
 )
-async def test_bad_uploads_are_refused_and_change_nothing(admin_bot: Harness, name: str, data: bytes, says: str) -> None:
+async def test_bad_uploads_are_refused_and_change_nothing(
+    admin_bot: Harness, name: str, data: bytes, says: str
+) -> None:
     before = corpus_state(admin_bot)
     reply = await upload(admin_bot, ADMIN_ID, name, data)
     assert says in reply and "未改动语料" in reply
@@ -109,7 +111,8 @@ async def test_remove_moves_the_file_aside_and_restore_brings_it_back(admin_bot:
     assert "质监局领导工作会议讲话稿" not in gone["text"]
 
     menu = await server.ask(admin, admin, "/restore")
-    await server.press_button(admin, admin, menu["message_id"], menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    first_file = menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await server.press_button(admin, admin, menu["message_id"], first_file)
     working = (await server.wait_for_bot_messages(admin.id, after_message_id=menu["message_id"]))[0]
     back = await server.wait_for_edit(admin.id, working["message_id"], timeout=60)
     assert "已恢复 003_43aee00df7e627f5.txt（1 篇讲话）" in back["text"]

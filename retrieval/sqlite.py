@@ -1,0 +1,46 @@
+"""One aiosqlite connection to the project's SQLite file, opened and closed as an async context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+# Writers wait for each other (a reindex, the query log) instead of failing with "database is locked".
+BUSY_TIMEOUT_MS = 10_000
+
+
+class SQLiteFile:
+    """Subclasses set up their tables in prepare(); `db` is the open connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        await self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self.prepare()
+        return self
+
+    async def prepare(self) -> None:
+        """Create or check this user's tables."""
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError(f"{self.path} is not open")
+        return self._db
