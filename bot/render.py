@@ -100,10 +100,17 @@ def passage_html(hit: Hit, number: int) -> str:
     return "\n".join(lines)
 
 
-def answer_html(question: str, hits: Sequence[Hit], first_number: int = 1, note: str = "") -> str:
-    """The reply to a question: its passages, numbered from first_number, within Telegram's limit."""
+UNSURE_NOTE = "没有找到直接回答，最接近的是："
+
+
+def answer_html(question: str, hits: Sequence[Hit], first_number: int = 1, note: str = "", unsure: bool = False) -> str:
+    """The reply to a question: its passages, numbered from first_number, within Telegram's limit.
+
+    `unsure`: the gate doubts the corpus answers this; the passages are offered as the closest found."""
     header = f"🔎 <b>{escape(_shorten(question, 60), quote=False)}</b>"
     parts = [header] + ([f"<i>{escape(note, quote=False)}</i>"] if note else [])
+    if unsure:
+        parts.append(f"<i>{UNSURE_NOTE}</i>")
     for offset, hit in enumerate(hits):
         block = passage_html(hit, first_number + offset)
         if len("\n\n".join([*parts, block])) > MESSAGE_LIMIT:
@@ -112,10 +119,13 @@ def answer_html(question: str, hits: Sequence[Hit], first_number: int = 1, note:
     return "\n\n".join(parts)
 
 
-def no_answer_html(question: str) -> str:
+def no_answer_html(question: str, note: str = "") -> str:
+    """The corpus does not speak about this: say so, and say what it does speak about."""
     return (
-        f"没有找到与“{escape(_shorten(question, 60), quote=False)}”相关的讲话段落。\n"
-        "可以换个说法、用讲话里可能出现的词再问一次，或发送 /speeches 浏览全部讲话。"
+        (f"<i>{escape(note, quote=False)}</i>\n" if note else "")
+        + f"这些讲话没有谈到“{escape(_shorten(question, 60), quote=False)}”。\n"
+        "我能回答的是讲话里关于质量工作的问题：质量强市、政府质量奖、食品和特种设备安全、标准化、"
+        "工程质量、质监部门的工作等。换个说法再问，或发送 /speeches 浏览全部讲话。"
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
+from scipy.sparse.csgraph import connected_components
 
 from retrieval.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.chunking import Chunk, sentence_spans
@@ -114,6 +116,7 @@ class Index:
         self.chunk_position = {c.id: i for i, c in enumerate(self.chunks)}
         self.duplicate_of = np.asarray(duplicate_of, dtype=np.int64)  # index of the first copy
         self._copies = _groups_with_copies(self.duplicate_of)
+        self.slot_of = reply_slots(self.chunks, self.duplicate_of)
         self._by_speech: dict[str, list[Chunk]] = {}
         for chunk in self.chunks:
             self._by_speech.setdefault(chunk.speech_id, []).append(chunk)
@@ -178,15 +181,17 @@ class Index:
             if len(picked) == top_k or len(order) < pool:
                 break
             pool *= 4
-        weights = {w: idf or 0.0 for w, idf in idfs.items()}
-        return [self._hit(rank, i, float(scores[i]), query, weights) for rank, i in enumerate(picked, start=1)]
+        return [self.hit(rank, i, float(scores[i]), query, idfs) for rank, i in enumerate(picked, start=1)]
 
-    def _hit(self, rank: int, i: int, score: float, query: Query, idfs: dict[str, float]) -> Hit:
+    def hit(self, rank: int, i: int, score: float, query: Query, idfs: dict[str, float | None] | None = None,
+            sentence_by_meaning: int = -1) -> Hit:
+        """Passage i as a result: its speech, best sentence and the question's words in it."""
         chunk = self.chunks[i]
         speech = self.speeches[chunk.speech_id]
         search_text = chunk.search_text
+        weights = {w: idf or 0.0 for w, idf in (idfs if idfs is not None else self.word_idfs(query)).items()}
         matched = [w for w in dict.fromkeys(query.words) if w in search_text]
-        best_start, best_end = best_sentence_span(chunk.text, search_text, query, idfs)
+        best_start, best_end = best_sentence_span(chunk.text, search_text, query, weights, sentence_by_meaning)
         return Hit(
             rank=rank,
             score=round(score, 6),
@@ -236,8 +241,15 @@ class Index:
 
 
 
-def best_sentence_span(text: str, search_text: str, query: Query, idfs: dict[str, float]) -> tuple[int, int]:
-    """The sentence holding the most question weight: words by IDF (`idfs`), then character pairs."""
+def best_sentence_span(
+    text: str, search_text: str, query: Query, idfs: dict[str, float], by_meaning: int = -1
+) -> tuple[int, int]:
+    """The sentence holding the most question weight: words by IDF (`idfs`), then character pairs.
+
+    `by_meaning` is the sentence the semantic model found closest (its number, -1 if none): it is marked
+    instead when it holds at least half the word weight of the best, since a question put in other
+    words than the text's is answered by meaning, not by shared words.
+    """
     spans = sentence_spans(text) or [(0, len(text))]
     present = {w: idf for w, idf in idfs.items() if w in search_text}
     pairs = {g for g in query.bigrams if g in search_text}
@@ -246,7 +258,10 @@ def best_sentence_span(text: str, search_text: str, query: Query, idfs: dict[str
         folded = search_text[span[0] : span[1]]
         return sum(idf for w, idf in present.items() if w in folded), sum(1 for g in pairs if g in folded)
 
-    return max(spans, key=weight)
+    best = max(spans, key=weight)
+    if 0 <= by_meaning < len(spans) and weight(spans[by_meaning])[0] >= 0.5 * weight(best)[0]:
+        return spans[by_meaning]
+    return best
 
 
 def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
@@ -270,6 +285,20 @@ def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
 
 
 _NO_CODES = np.zeros(0, dtype=np.uint64)
+
+
+def reply_slots(chunks: Sequence[Chunk], duplicate_of: np.ndarray) -> np.ndarray:
+    """One reply slot per family of passages: the copies of a passage, and the pieces of one long
+    paragraph. A reply shows each slot once, so two halves of a paragraph never take two places."""
+    n = len(chunks)
+    first_piece: dict[tuple[str, int], int] = {}
+    rows = np.arange(n)
+    same_paragraph = np.array([first_piece.setdefault((c.speech_id, c.paragraph), i) for i, c in enumerate(chunks)])
+    edges = scipy.sparse.coo_matrix(
+        (np.ones(2 * n), (np.concatenate([rows, rows]), np.concatenate([same_paragraph, duplicate_of]))),
+        shape=(n, n),
+    )
+    return connected_components(edges, directed=False)[1].astype(np.int64)
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:

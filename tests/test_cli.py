@@ -57,7 +57,7 @@ def test_ask_shows_the_passage_with_its_speech_or_says_nothing_was_found(env: di
     found = speechbot(env, "ask", "区长质量奖的奖金是多少")
     assert "1. 质量工作会议上的讲话稿 · 第" in found.stdout and "50万" in found.stdout
     missing = speechbot(env, "ask", "红烧肉怎么做")
-    assert "没有找到" in missing.stdout
+    assert "没有谈到" in missing.stdout
     empty = speechbot(env, "ask", "  ")
     assert empty.returncode == 2 and "请输入一个问题" in empty.stderr
 

@@ -27,7 +27,7 @@ def assert_sendable(html: str) -> None:
 def test_any_question_gets_a_sendable_reply(index: Index, question: str) -> None:
     searched, note = prepare_question(question)
     hits = index.search(searched, 3) if searched else []
-    assert_sendable(answer_html(searched, hits, note=note) if hits else no_answer_html(searched))
+    assert_sendable(answer_html(searched, hits, note=note) if hits else no_answer_html(searched, note))
 
 
 @FAST

@@ -28,12 +28,12 @@ async def test_a_stored_index_answers_like_the_one_built(tmp_path: Path, small_d
         service = SearchService(store, small_data)
         report = await service.start()
         assert report is not None and report.speeches == 2 and report.problems == []
-        built = await service.search("区长质量奖的奖金是多少", 5)
+        built = (await service.search("区长质量奖的奖金是多少", 5)).hits
 
     async with Store(db) as store:
         service = SearchService(store, small_data)
         assert await service.start() is None  # loaded, not rebuilt
-        loaded = await service.search("区长质量奖的奖金是多少", 5)
+        loaded = (await service.search("区长质量奖的奖金是多少", 5)).hits
     assert loaded == built and "50万" in loaded[0].best_sentence
 
 
@@ -47,7 +47,7 @@ async def test_a_failed_reindex_keeps_the_old_index_serving(tmp_path: Path, smal
         (small_data / "broken.txt").write_bytes(b"\x00\xff binary")
         with pytest.raises(ReindexError, match="broken.txt: binary"):
             await service.reindex()
-        assert (await service.search("区长质量奖的奖金是多少", 1))[0].speech_id == "000-1"
+        assert (await service.search("区长质量奖的奖金是多少", 1)).hits[0].speech_id == "000-1"
 
     async with Store(db) as store:  # and the file on disk still holds the old index
         rows = await store.speech_rows()

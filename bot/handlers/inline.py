@@ -29,7 +29,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if bot_services.inline_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
         await query.answer([], cache_time=5, is_personal=True)
         return
-    hits = await bot_services.search.search(question, MAX_RESULTS)
+    hits = (await bot_services.search.search(question, MAX_RESULTS)).hits
     results = [
         InlineQueryResultArticle(
             id=hit.chunk_id,

@@ -18,6 +18,7 @@ from bot.keyboards import answer_keyboard, examples_keyboard
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.render import answer_html, no_answer_html
+from retrieval.ranker import Confidence
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to
@@ -118,18 +119,19 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
         return
     started = time.perf_counter()
     per_page = bot_services.settings.results_per_page
-    hits = await bot_services.search.search(question, per_page + 1)
+    found = await bot_services.search.search(question, per_page + 1)
+    hits = found.hits
     latency_ms = (time.perf_counter() - started) * 1000
     key = question_key(question)
     if hits:
         page = hits[:per_page]
         await message.reply_text(
-            answer_html(question, page, note=note),
+            answer_html(question, page, note=note, unsure=found.confidence is Confidence.LOW),
             reply_markup=answer_keyboard(key, page, 1, 0, has_more=len(hits) > per_page and MAX_PAGES > 1),
             do_quote=message.chat.type != ChatType.PRIVATE,
         )
     else:
-        await message.reply_text(no_answer_html(question), do_quote=message.chat.type != ChatType.PRIVATE)
+        await message.reply_text(no_answer_html(question, note), do_quote=message.chat.type != ChatType.PRIVATE)
     context.application.create_task(
         bot_services.records.log_question(
             message.chat.type,
@@ -164,7 +166,8 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(STALE_BUTTON)
         return
     shown_after = (more.page + 1) * per_page
-    hits = await bot_services.search.search(question, shown_after + 1)
+    found = await bot_services.search.search(question, shown_after + 1)
+    hits = found.hits
     page = hits[more.page * per_page : shown_after]
     if not page:
         await query.answer("没有更多结果了。")
@@ -173,7 +176,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     first = more.page * per_page + 1
     await edit_in_place(
         query.message,
-        answer_html(question, page, first_number=first),
+        answer_html(question, page, first_number=first, unsure=found.confidence is Confidence.LOW),
         answer_keyboard(
             more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES
         ),

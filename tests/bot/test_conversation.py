@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.bot.conftest import USER_ID, Harness
 
@@ -51,9 +52,10 @@ async def test_a_question_gets_its_passage_with_speech_paragraph_and_marks(bot: 
     server, chat = bot.server, bot.server.private_chat(USER_ID)
     reply = await server.ask(chat, chat, "区长质量奖的奖金是多少？")
     text = reply["text"]
-    assert text.count("第") >= 3 and "1. 质量工作会议讲话稿篇五 · 第16段" in text
-    assert "现在我们的区长质量奖的奖金是50万" in text
-    assert "同一段落亦见：质量工作会议上的讲话稿" in text
+    first = text.split("\n\n2. ")[0]
+    assert text.count("第") >= 3 and "1. 质量工作会议上的讲话稿 · 第6段" in first
+    assert "现在我们的区长质量奖的奖金是50万" in first
+    assert "同一段落亦见：质量工作会议讲话稿篇五" in first
     assert "区长质量奖" in styled(reply, "bold") and "奖金" in styled(reply, "bold")
     assert any("50万" in u for u in styled(reply, "underline"))
     labels = [label for label, _ in buttons(reply)]
@@ -107,7 +109,7 @@ async def test_the_speech_list_and_unknown_speech_ids(bot: Harness) -> None:
 async def test_a_question_the_corpus_does_not_answer_says_so(bot: Harness) -> None:
     server, chat = bot.server, bot.server.private_chat(USER_ID)
     reply = await server.ask(chat, chat, "红烧肉怎么做")
-    assert "没有找到" in reply["text"] and "/speeches" in reply["text"]
+    assert "没有谈到" in reply["text"] and "/speeches" in reply["text"]
     assert buttons(reply) == []
 
 
@@ -174,7 +176,7 @@ async def test_every_question_is_logged_without_names(bot: Harness) -> None:
     rows = await logged_rows(bot, 2)
     flat = " ".join(map(str, rows))
     assert "alice" not in flat.lower() and "Alice" not in flat and f" {USER_ID} " not in f" {flat} "
-    assert '"001-5:16"' in rows[0][6] and rows[1][6] == "[]"
+    assert json.loads(rows[0][6])[0].startswith("000-1:") and rows[1][6] == "[]"
 
 
 async def test_commands_are_registered_with_admin_ones_only_for_admins(bot: Harness) -> None:

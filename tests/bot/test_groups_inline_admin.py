@@ -33,7 +33,7 @@ async def test_inline_mode_offers_passages_to_share_and_a_hint_when_empty(bot: H
     answer = await server.wait_for_inline_answer(await server.inline_query(alice, "区长质量奖的奖金"))
     results = answer["results"]
     assert 1 <= len(results) <= 10
-    assert results[0]["title"] == "质量工作会议讲话稿篇五" and "50万" in results[0]["description"]
+    assert results[0]["title"] == "质量工作会议上的讲话稿" and "50万" in results[0]["description"]
     assert "<b>区长质量奖</b>" in results[0]["input_message_content"]["message_text"]
 
     hint = await server.wait_for_inline_answer(await server.inline_query(alice, ""))

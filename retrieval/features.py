@@ -1,0 +1,235 @@
+"""What the ranker and the gate see: candidates for a question and general features of each.
+
+Candidates come from several retrievers (the fused lexical score, each BM25
+field alone, the passage vectors and the sentence vectors), so an answer one
+of them misses can still be ranked by the others. Every feature is general:
+scores relative to the question's best, ranks, how much of the question's
+word weight a passage covers, lengths and flags — nothing about particular
+words. Copies of a passage are scored as one (their group's best), so a
+passage copied into five speeches does not push five others down the ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.bm25 import char_codes, pair_codes, word_codes
+from retrieval.index import MAX_QUERY_CHARS as _MAX_QUERY_CHARS
+from retrieval.index import Index, Query, analyze_query
+from retrieval.vectors import CorpusVectors
+
+MAX_QUERY_CHARS = _MAX_QUERY_CHARS
+
+# How many candidates each retriever contributes (together they hold nearly every answer on dev).
+POOL = {"fused": 30, "words": 20, "bigrams": 20, "passage_vector": 30, "sentence_vector": 20}
+
+FEATURES = (
+    "fused",
+    "fused_rel",
+    "fused_rank",
+    "words_rel",
+    "words_rank",
+    "unigrams_rel",
+    "unigrams_rank",
+    "bigrams_rel",
+    "bigrams_rank",
+    "passage_cos_gap",
+    "passage_cos_z",
+    "passage_cos_rank",
+    "sentence_cos_gap",
+    "sentence_cos_z",
+    "sentence_cos_rank",
+    "idf_coverage",
+    "idf_coverage_gap",
+    "best_sentence_coverage",
+    "bigram_coverage",
+    "log_length",
+    "copies",
+    "spun",
+    "query_words",
+    "query_chars",
+    "known_mass",
+    "best_sentence_cos",
+)
+
+# The gate's inputs. The ranker's top score was tried too and made the gate worse (its features are all
+# relative to the question's best, so an off-topic question's best passage looks as good as any).
+QUESTION_FEATURES = ("known_mass", "best_idf_coverage", "unknown_idf_mass", "best_sentence_cos")
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One question's candidate passages (indices into the index's chunks) and their feature rows."""
+
+    query: Query
+    chunks: np.ndarray  # int64
+    features: np.ndarray  # (len(chunks), len(FEATURES)) float32, NaN where unknown
+    sentence_choice: np.ndarray  # per candidate: number of its best sentence by meaning, -1 unknown
+    known_mass: float
+    unknown_idf_mass: float
+    best_sentence_cos: float
+
+    def column(self, name: str) -> np.ndarray:
+        return self.features[:, FEATURES.index(name)]
+
+
+def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.ndarray | None,
+               text: str) -> Candidates:
+    """Gather candidates from every retriever and compute their features."""
+    query = analyze_query(text[:MAX_QUERY_CHARS], index.segmenter)
+    n = len(index.chunks)
+    group = index.duplicate_of
+
+    field_scores = {
+        "words": index.words.match_scores(word_codes(query.words)),
+        "unigrams": index.unigrams.match_scores(char_codes("".join(query.unigrams))),
+        "bigrams": index.bigrams.match_scores(
+            np.concatenate([pair_codes(g) for g in query.bigrams] or [np.zeros(0, np.uint64)])
+        ),
+    }
+    fused = index.fused_scores(query)
+
+    semantic = vectors is not None and question_vector is not None
+    if semantic:
+        passage_cos = vectors.passage_cosines(question_vector)
+        sentence_cos, sentence_choice = vectors.best_sentences(question_vector)
+    else:
+        passage_cos = np.full(n, np.nan)
+        sentence_cos = np.full(n, np.nan)
+        sentence_choice = np.full(n, -1, dtype=np.int64)
+
+    pool: set[int] = set()
+    for name, scores in (("fused", fused), ("words", field_scores["words"]), ("bigrams", field_scores["bigrams"]),
+                         ("passage_vector", passage_cos), ("sentence_vector", sentence_cos)):
+        pool.update(_best_groups(scores, group, POOL[name]))
+    chunks = np.array(sorted(pool), dtype=np.int64)
+
+    idfs = index.word_idfs(query)
+    known = index.known_mass(query, idfs)
+    max_idf = index.words.max_idf
+    total_mass = sum(max_idf if idfs[w] is None else idfs[w] for w in query.words) or 1.0
+    unknown_mass = sum(max_idf for w in query.words if idfs[w] is None) / total_mass
+
+    columns: dict[str, np.ndarray] = {}
+    columns["fused"] = fused[chunks]
+    columns["fused_rel"], columns["fused_rank"] = _relative(fused, group, chunks)
+    for name in ("words", "unigrams", "bigrams"):
+        columns[f"{name}_rel"], columns[f"{name}_rank"] = _relative(field_scores[name], group, chunks)
+    for name, cos in (("passage_cos", passage_cos), ("sentence_cos", sentence_cos)):
+        gap, z, rank = _cosine_features(cos, group, chunks)
+        columns[f"{name}_gap"], columns[f"{name}_z"], columns[f"{name}_rank"] = gap, z, rank
+
+    coverage, sentence_coverage, bigram_coverage = _coverages(index, query, idfs, total_mass, chunks)
+    columns["idf_coverage"] = coverage
+    columns["idf_coverage_gap"] = coverage - (coverage.max() if len(coverage) else 0.0)
+    columns["best_sentence_coverage"] = sentence_coverage
+    columns["bigram_coverage"] = bigram_coverage
+    columns["log_length"] = np.log1p([len(index.chunks[i].text) for i in chunks])
+    sizes = np.bincount(group, minlength=n)
+    columns["copies"] = sizes[group[chunks]].astype(np.float64)
+    columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
+    best_sentence_cos = float(np.nanmax(sentence_cos)) if semantic and np.isfinite(sentence_cos).any() else np.nan
+    for name, value in (("query_words", len(query.words)), ("query_chars", len(query.text)),
+                        ("known_mass", known), ("best_sentence_cos", best_sentence_cos)):
+        columns[name] = np.full(len(chunks), value, dtype=np.float64)
+
+    features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float32) if len(chunks) else \
+        np.zeros((0, len(FEATURES)), np.float32)
+    return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos)
+
+
+def _group_max(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Each passage's score replaced by the best score among its copies."""
+    best = np.full(len(scores), -np.inf)
+    np.maximum.at(best, group, np.nan_to_num(scores, nan=-np.inf))
+    return best[group]
+
+
+def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]:
+    """The best passage of each of the `count` best copy groups; unknown (NaN) and zero scores are no vote."""
+    usable = np.flatnonzero(np.isfinite(scores) & (scores != 0))
+    if len(usable) > count * 8:  # copies rarely run deeper than this; spares a full sort of a large corpus
+        usable = usable[np.argpartition(-scores[usable], count * 8)[: count * 8]]
+    order = usable[np.argsort(-scores[usable], kind="stable")]
+    picked: list[int] = []
+    seen: set[int] = set()
+    for i in order.tolist():
+        g = int(group[i])
+        if g not in seen:
+            seen.add(g)
+            picked.append(i)
+            if len(picked) == count:
+                break
+    return picked
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the best value, ties share the better rank; NaN and -inf rank last."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def _group_ranks(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Rank of each passage's copy group among all groups (by the group's best score)."""
+    best = np.full(int(group.max()) + 1 if len(group) else 0, -np.inf)
+    np.maximum.at(best, group, np.nan_to_num(scores, nan=-np.inf))
+    present = np.unique(group)
+    ranks = np.full(len(best), np.inf)
+    ranks[present] = _ranks(best[present])
+    return ranks[group]
+
+
+def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Score over the question's best score, and log rank among copy groups (0 when nothing scored)."""
+    top = float(scores.max(initial=0.0))
+    grouped = _group_max(scores, group)
+    rel = grouped[chunks] / top if top > 0 else np.zeros(len(chunks))
+    rank = np.log1p(_group_ranks(scores, group)[chunks])
+    if top <= 0:
+        rank = np.full(len(chunks), np.log1p(len(scores)))
+    return rel, rank
+
+
+def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Gap to the best cosine, z-score over the corpus, log rank; NaN where vectors are missing."""
+    known = np.isfinite(cos)
+    if not known.any():
+        nan = np.full(len(chunks), np.nan)
+        return nan, nan, nan
+    grouped = _group_max(cos, group)
+    grouped = np.where(known, grouped, np.nan)
+    values = cos[known]
+    std = float(values.std()) or 1.0
+    gap = grouped[chunks] - float(values.max())
+    z = (grouped[chunks] - float(values.mean())) / std
+    rank = np.log1p(_group_ranks(np.where(known, cos, -np.inf), group)[chunks])
+    rank = np.where(known[chunks], rank, np.nan)
+    return gap, z, rank
+
+
+def _coverages(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
+               chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Share of the question's word IDF mass in each passage, in its best sentence, and of its bigrams."""
+    from retrieval.chunking import sentence_spans
+
+    weights = {w: (idfs[w] or 0.0) for w in set(query.words)}
+    bigrams = set(query.bigrams)
+    coverage = np.zeros(len(chunks))
+    sentence = np.zeros(len(chunks))
+    pairs = np.zeros(len(chunks))
+    for k, i in enumerate(chunks):
+        chunk = index.chunks[int(i)]
+        text = chunk.search_text
+        present = [w for w in weights if w in text]
+        coverage[k] = sum(weights[w] for w in present) / total_mass
+        best = 0.0
+        for start, end in sentence_spans(chunk.text) or [(0, len(text))]:
+            part = text[start:end]
+            best = max(best, sum(weights[w] for w in present if w in part))
+        sentence[k] = best / total_mass
+        pairs[k] = sum(1 for g in bigrams if g in text) / len(bigrams) if bigrams else 0.0
+    return coverage, sentence, pairs
