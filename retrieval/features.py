@@ -43,6 +43,8 @@ FEATURES = (
     "sentence_cos_rank",
     "idf_coverage",
     "idf_coverage_gap",
+    "speech_idf_coverage",
+    "neighbour_sentence_cos_gap",
     "best_sentence_coverage",
     "bigram_coverage",
     "log_length",
@@ -122,6 +124,9 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
         columns[f"{name}_gap"], columns[f"{name}_z"], columns[f"{name}_rank"] = gap, z, rank
 
     coverage, sentence_coverage, bigram_coverage = _coverages(index, query, idfs, total_mass, chunks)
+    columns["speech_idf_coverage"] = _speech_coverage(index, query, idfs, total_mass, chunks)
+    columns["neighbour_sentence_cos_gap"] = _neighbour_best(index, sentence_cos, chunks) - (
+        np.nanmax(sentence_cos) if np.isfinite(sentence_cos).any() else np.nan)
     columns["idf_coverage"] = coverage
     columns["idf_coverage_gap"] = coverage - (coverage.max() if len(coverage) else 0.0)
     columns["best_sentence_coverage"] = sentence_coverage
@@ -209,6 +214,36 @@ def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> 
     rank = np.log1p(_group_ranks(np.where(known, cos, -np.inf), group)[chunks])
     rank = np.where(known[chunks], rank, np.nan)
     return gap, z, rank
+
+
+def _speech_coverage(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
+                     chunks: np.ndarray) -> np.ndarray:
+    """Share of the question's word IDF mass found anywhere in the passage's speech: a question naming a
+    place or meeting is answered by a passage of that speech even when the passage itself does not name it."""
+    weights = {w: (idfs[w] or 0.0) for w in set(query.words)}
+    by_speech: dict[str, float] = {}
+    out = np.zeros(len(chunks))
+    for k, i in enumerate(chunks.tolist()):
+        speech_id = index.chunks[i].speech_id
+        if speech_id not in by_speech:
+            text = index.speech_search_text(speech_id)
+            by_speech[speech_id] = sum(v for w, v in weights.items() if w in text) / total_mass
+        out[k] = by_speech[speech_id]
+    return out
+
+
+def _neighbour_best(index: Index, sentence_cos: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """The best sentence cosine of the passages just before and after, in the same speech (NaN if none):
+    an answer that runs over a passage boundary shows up as a strong neighbour."""
+    out = np.full(len(chunks), np.nan)
+    n = len(index.chunks)
+    for k, i in enumerate(chunks.tolist()):
+        own = index.chunks[i].speech_id
+        around = [sentence_cos[j] for j in (i - 1, i + 1)
+                  if 0 <= j < n and index.chunks[j].speech_id == own and np.isfinite(sentence_cos[j])]
+        if around:
+            out[k] = max(around)
+    return out
 
 
 def _coverages(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,

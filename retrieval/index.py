@@ -117,6 +117,7 @@ class Index:
         self.duplicate_of = np.asarray(duplicate_of, dtype=np.int64)  # index of the first copy
         self._copies = _groups_with_copies(self.duplicate_of)
         self.slot_of = reply_slots(self.chunks, self.duplicate_of)
+        self._speech_texts: dict[str, str] = {}
         self._by_speech: dict[str, list[Chunk]] = {}
         for chunk in self.chunks:
             self._by_speech.setdefault(chunk.speech_id, []).append(chunk)
@@ -229,6 +230,13 @@ class Index:
 
     def speech_chunks(self, speech_id: str) -> list[Chunk]:
         return self._by_speech.get(speech_id, [])
+
+    def speech_search_text(self, speech_id: str) -> str:
+        """A speech's passages in search form, joined (built on first use, then kept)."""
+        text = self._speech_texts.get(speech_id)
+        if text is None:
+            text = self._speech_texts[speech_id] = "\n".join(c.search_text for c in self.speech_chunks(speech_id))
+        return text
 
     def neighbours(self, chunk_id: str, before: int = 1, after: int = 1) -> list[Chunk]:
         """The passage with those around it in its speech, in reading order."""

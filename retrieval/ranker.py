@@ -26,9 +26,12 @@ from retrieval.segmenter import LEXICON_DIR
 # The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
 MODEL_PATH = LEXICON_DIR.parent / "models" / "ranker.json"
 TRAINING_QUESTIONS = LEXICON_DIR.parent / "training" / "questions.jsonl"
+# Off-topic questions written for the gate (everyday and near-domain questions the corpus does not
+# answer, none taken from an evaluation set): they join every training split, and are never scored.
+TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
 
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 
 class Confidence(StrEnum):
