@@ -23,6 +23,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     data.mkdir()
     for name in ("000_7fe1eca08c9865c2.txt", "004_342c7815cd97eb2a.txt"):
         shutil.copy(DATA_DIR / name, data)
+    shutil.copytree(DATA_DIR / "embeddings", data / "embeddings")  # the corpus's vectors, as shipped
     return {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(folder / "s.sqlite3")}
 
 
@@ -74,6 +75,7 @@ def test_add_indexes_new_files_and_refuses_copies(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
+    shutil.copytree(DATA_DIR / "embeddings", data / "embeddings")
     env = {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(tmp_path / "s.sqlite3")}
     new = tmp_path / "jiliang.txt"
     new.write_bytes("全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。\n".encode("gb18030"))
@@ -85,4 +87,30 @@ def test_add_indexes_new_files_and_refuses_copies(tmp_path: Path) -> None:
     shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", copy)
     refused = speechbot(env, "add", str(copy))
     assert refused.returncode == 1 and "already holds this text as 003-1" in refused.stderr
-    assert sorted(p.name for p in data.iterdir()) == ["003_43aee00df7e627f5.txt", "jiliang.txt"]
+    assert sorted(p.name for p in data.iterdir()) == ["003_43aee00df7e627f5.txt", "embeddings", "jiliang.txt"]
+
+
+def test_search_json_says_how_sure_it_is_and_rejects_with_an_empty_list(env: dict[str, str]) -> None:
+    done = speechbot(env, "search", "--json", "--top-k", "2", stdin="区长质量奖的奖金是多少\n公司年会怎么组织\n")
+    sure, rejected = (json.loads(line) for line in done.stdout.splitlines())
+    assert sure["confidence"] == "high" and sure["results"]
+    assert rejected["confidence"] == "none" and rejected["results"] == []
+
+
+SCORE_PY = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
+
+
+@pytest.mark.skipif(not SCORE_PY.is_file(), reason="the team's score.py is not beside this checkout")
+def test_eval_prints_what_the_teams_score_script_prints(env: dict[str, str], tmp_path: Path) -> None:
+    from retrieval.ranker import TRAINING_QUESTIONS
+
+    questions = tmp_path / "q.jsonl"
+    lines = TRAINING_QUESTIONS.read_text(encoding="utf-8").splitlines()
+    questions.write_text("\n".join(lines[:6] + lines[40:52]) + "\n", encoding="utf-8")
+    ours = speechbot(env, "eval", str(questions))
+    theirs = subprocess.run(
+        [sys.executable, str(SCORE_PY), str(questions), "--", sys.executable, "-m", "bot.cli", "search", "--json",
+         "--top-k", "10"], capture_output=True, text=True, env=env, timeout=300, check=True,
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.strip() == theirs.stdout.strip() and "recall@1=" in ours.stdout

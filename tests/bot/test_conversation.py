@@ -62,6 +62,14 @@ async def test_a_question_gets_its_passage_with_speech_paragraph_and_marks(bot: 
     assert {"📖 1 上下文", "📄 1 全文", "更多结果 ▶", "👍 有用", "👎 没用"} <= set(labels)
 
 
+async def test_a_doubtful_question_is_answered_with_the_closest_passages_said_to_be_so(bot: Harness) -> None:
+    server, chat = bot.server, bot.server.private_chat(USER_ID)
+    reply = await server.ask(chat, chat, "老百姓买到假货找谁")
+    assert "没有找到直接回答，最接近的是" in reply["text"] and "\n1. " in reply["text"] and "\n3. " in reply["text"]
+    sure = await server.ask(chat, chat, "区长质量奖的奖金是多少")
+    assert "最接近的是" not in sure["text"]
+
+
 async def test_more_results_edit_the_same_message(bot: Harness) -> None:
     server, chat = bot.server, bot.server.private_chat(USER_ID)
     reply = await server.ask(chat, chat, "质量强市")
