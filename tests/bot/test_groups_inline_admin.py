@@ -58,6 +58,7 @@ async def test_admin_stats_and_reindex_while_questions_are_answered(bot: Harness
     await asyncio.sleep(0.2)  # the log is written just after each reply
     stats = await server.ask(admin, admin, "/stats")
     assert "累计 2" in stats["text"] and "未找到答案 1" in stats["text"] and "红烧肉怎么做" in stats["text"]
+    assert "语义检索：全部段落已就绪" in stats["text"]
 
     started = await server.ask(admin, admin, "/reindex")
     assert "正在重建索引" in started["text"]
