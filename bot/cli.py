@@ -245,7 +245,11 @@ async def _train_or_cv(settings: Settings, questions: list[Question], negatives:
     """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
     from threadpoolctl import threadpool_limits
 
-    from retrieval import training
+    try:
+        from retrieval import training
+    except ImportError as exc:
+        print(f"speechbot: fitting needs the train extra (pip install '.[train]'): {exc}", file=sys.stderr)
+        return 2
 
     async def work(service: SearchService) -> int:
         retriever = service.retriever

