@@ -135,7 +135,7 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
     sizes = np.bincount(group, minlength=n)
     columns["copies"] = sizes[group[chunks]].astype(np.float64)
     columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
-    best_sentence_cos = float(np.nanmax(sentence_cos)) if semantic and np.isfinite(sentence_cos).any() else np.nan
+    best_sentence_cos = _best_known(sentence_cos, fused, group) if semantic else np.nan
     for name, value in (("query_words", len(query.words)), ("query_chars", len(query.text)),
                         ("known_mass", known), ("best_sentence_cos", best_sentence_cos)):
         columns[name] = np.full(len(chunks), value, dtype=np.float64)
@@ -143,6 +143,15 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
     features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float32) if len(chunks) else \
         np.zeros((0, len(FEATURES)), np.float32)
     return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos)
+
+
+def _best_known(sentence_cos: np.ndarray, fused: np.ndarray, group: np.ndarray) -> float:
+    """The best sentence cosine, or NaN (unknown) while a passage the words rank first has no vector yet:
+    then the best answer may be a new passage the model has not read, and its cosine would mislead."""
+    known = np.isfinite(sentence_cos)
+    if not known.any() or not known[_best_groups(fused, group, 3)].all():
+        return float("nan")
+    return float(sentence_cos[known].max())
 
 
 def _group_max(scores: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -118,6 +118,7 @@ class Index:
         self._copies = _groups_with_copies(self.duplicate_of)
         self.slot_of = reply_slots(self.chunks, self.duplicate_of)
         self._speech_texts: dict[str, str] = {}
+        self._fullest: dict[int, int] = {}
         self._by_speech: dict[str, list[Chunk]] = {}
         for chunk in self.chunks:
             self._by_speech.setdefault(chunk.speech_id, []).append(chunk)
@@ -210,6 +211,23 @@ class Index:
             term_spans=term_spans(search_text, [w for w in matched if len(w) > 1]),
         )
 
+    def fullest_copy(self, i: int) -> int:
+        """The copy of passage i to show: the one holding all of its characters in order and the most besides.
+
+        Web copies of a speech often drop its template blanks (在____的带动下 → 在带动下); the copy that
+        kept them reads as the speaker wrote it. A copy that is not a superset of passage i is never chosen,
+        so whatever made i an answer is still there.
+        """
+        if i not in self._fullest:
+            own = char_text(self.chunks[i].text)
+            best, best_len = i, len(self.chunks[i].text)
+            for j in self._copies.get(int(self.duplicate_of[i]), ()):
+                text = self.chunks[j].text
+                if len(text) > best_len and _is_subsequence(own, char_text(text)):
+                    best, best_len = j, len(text)
+            self._fullest[i] = best
+        return self._fullest[i]
+
     def copies_of(self, i: int) -> list[SpeechRef]:
         """Other speeches holding the same passage (or a near copy), one entry per speech."""
         own = self.chunks[i].speech_id
@@ -293,6 +311,11 @@ def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
 
 
 _NO_CODES = np.zeros(0, dtype=np.uint64)
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
 
 
 def reply_slots(chunks: Sequence[Chunk], duplicate_of: np.ndarray) -> np.ndarray:

@@ -131,7 +131,8 @@ def question_signals(candidates: Candidates) -> dict[str, float]:
 
 
 def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
-    """Candidates best first, one per reply slot (copies and pieces of one paragraph share a slot)."""
+    """Candidates best first, one per reply slot (copies and pieces of one paragraph share a slot), each
+    shown as its fullest copy."""
     order = np.argsort(-scores, kind="stable")
     seen: set[int] = set()
     picked = []
@@ -140,7 +141,7 @@ def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tu
         slot = int(index.slot_of[i])
         if slot not in seen:
             seen.add(slot)
-            picked.append((i, float(scores[k])))
+            picked.append((index.fullest_copy(i), float(scores[k])))
     return picked
 
 
@@ -152,6 +153,7 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
     confidence = model.gate.confidence(probability)
     if confidence is Confidence.NONE or top_k <= 0:
         return Answer([], confidence, probability)
+    # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
     sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
     hits = [
         index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))

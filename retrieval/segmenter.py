@@ -78,11 +78,12 @@ _full_lock = threading.Lock()
 def _full() -> Segmenter:
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    tokenizer.load_userdict(str(USER_DICT))
+    if USER_DICT.is_file():  # a deployment's own domain words, if it keeps any; none ship
+        tokenizer.load_userdict(str(USER_DICT))
     return Segmenter(tokenizer)
 
 
 def full_segmenter() -> Segmenter:
-    """jieba's whole dictionary plus the domain words (data/lexicon/userdict.txt): for building an index."""
+    """jieba's whole dictionary (plus data/lexicon/userdict.txt where a deployment adds one): for building."""
     with _full_lock:
         return _full()

