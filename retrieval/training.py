@@ -24,7 +24,7 @@ from sklearn.model_selection import GroupKFold
 
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Question, answers, score
-from retrieval.features import QUESTION_FEATURES, Candidates, candidates
+from retrieval.features import FEATURES, QUESTION_FEATURES, Candidates, candidates
 from retrieval.index import Index
 from retrieval.ranker import Confidence, Gate, RankerModel, question_signals, reply_order
 from retrieval.text import fold
@@ -89,11 +89,26 @@ def fold_groups(items: Sequence[Example]) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
+# Semantic features a passage lacks until the background job has embedded it.
+SEMANTIC_FEATURES = [FEATURES.index(name) for name in FEATURES if "cos" in name]
+# Share of candidates shown to the trainer a second time as if not embedded yet.
+UNEMBEDDED_SHARE = 0.15
+
+
 def fit_booster(items: Sequence[Example], seed: int) -> lightgbm.Booster:
-    """The passage classifier, on questions that have an answer among their candidates."""
+    """The passage classifier, on questions that have an answer among their candidates.
+
+    A random share of the candidates is shown a second time with its semantic features missing, so the
+    trees learn what to do with a passage not embedded yet (a fresh upload) instead of treating a missing
+    cosine as zero, which LightGBM would otherwise do, and zero is the best gap there is.
+    """
     usable = [e for e in items if e.labels.any()]
     features = np.vstack([e.candidates.features for e in usable])
     labels = np.concatenate([e.labels for e in usable])
+    masked = np.random.default_rng(seed).random(len(labels)) < UNEMBEDDED_SHARE
+    blind = features[masked].copy()
+    blind[:, SEMANTIC_FEATURES] = np.nan
+    features, labels = np.vstack([features, blind]), np.concatenate([labels, labels[masked]])
     data = lightgbm.Dataset(features, labels, free_raw_data=True)
     return lightgbm.train({**LGBM_PARAMS, "seed": seed}, data, num_boost_round=ROUNDS)
 
