@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.bm25 import char_codes, pair_codes, word_codes
 from retrieval.index import MAX_QUERY_CHARS as _MAX_QUERY_CHARS
 from retrieval.index import Index, Query, analyze_query
 from retrieval.vectors import CorpusVectors
@@ -84,14 +83,8 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
     n = len(index.chunks)
     group = index.duplicate_of
 
-    field_scores = {
-        "words": index.words.match_scores(word_codes(query.words)),
-        "unigrams": index.unigrams.match_scores(char_codes("".join(query.unigrams))),
-        "bigrams": index.bigrams.match_scores(
-            np.concatenate([pair_codes(g) for g in query.bigrams] or [np.zeros(0, np.uint64)])
-        ),
-    }
-    fused = index.fused_scores(query)
+    field_scores = index.field_scores(query)
+    fused = index.fused_scores(query, field_scores)
 
     semantic = vectors is not None and question_vector is not None
     if semantic:

@@ -40,6 +40,7 @@ MIN_KNOWN_MASS = 0.43
 CANDIDATE_POOL = 64
 
 FIELDS = ("words", "unigrams", "bigrams")
+FIELD_WEIGHTS = {"words": WORD_WEIGHT, "unigrams": UNIGRAM_WEIGHT, "bigrams": BIGRAM_WEIGHT}
 
 
 @dataclass(frozen=True)
@@ -151,17 +152,23 @@ class Index:
         known = sum(idf for idf in weights if idf is not None)
         return known / total if total else 0.0
 
-    def fused_scores(self, query: Query) -> np.ndarray:
+    def field_scores(self, query: Query) -> dict[str, np.ndarray]:
+        """Each field's BM25 match scores for the question, one per passage."""
+        return {
+            "words": self.words.match_scores(word_codes(query.words)),
+            "unigrams": self.unigrams.match_scores(char_codes("".join(query.unigrams))),
+            "bigrams": self.bigrams.match_scores(
+                np.concatenate([pair_codes(g) for g in query.bigrams] or [_NO_CODES])
+            ),
+        }
+
+    def fused_scores(self, query: Query, field_scores: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The fields' scores, each over its best, in a weighted sum."""
         fused = np.zeros(len(self.chunks))
-        for weight, field_, codes in (
-            (WORD_WEIGHT, self.words, word_codes(query.words)),
-            (UNIGRAM_WEIGHT, self.unigrams, char_codes("".join(query.unigrams))),
-            (BIGRAM_WEIGHT, self.bigrams, np.concatenate([pair_codes(g) for g in query.bigrams] or [_NO_CODES])),
-        ):
-            scores = field_.match_scores(codes)
+        for name, scores in (field_scores or self.field_scores(query)).items():
             top = scores.max(initial=0.0)
             if top > 0:
-                fused += weight * scores / top
+                fused += FIELD_WEIGHTS[name] * scores / top
         return fused
 
     def _collapse(
