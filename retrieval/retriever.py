@@ -14,7 +14,7 @@ from pathlib import Path
 
 from retrieval.embeddings import Embedder
 from retrieval.features import candidates
-from retrieval.index import Index
+from retrieval.index import MAX_QUERY_CHARS, Index
 from retrieval.ranker import Answer, Confidence, RankerModel, answer
 from retrieval.text import fold
 from retrieval.vectors import CorpusVectors
@@ -30,6 +30,7 @@ class Retriever:
     embedder: Embedder | None = None
 
     def answer(self, question: str, top_k: int = 10) -> Answer:
+        question = question[:MAX_QUERY_CHARS]  # a pasted document: its start says what it is about
         if self.model is None:
             hits = self.index.search(question, top_k)
             return Answer(hits, Confidence.HIGH if hits else Confidence.NONE)
