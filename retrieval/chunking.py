@@ -1,7 +1,9 @@
 """Cut a speech into passages a reader can take in at a glance (about 400 characters).
 
-Headings join the paragraph they head, so a passage reads with its point;
-long paragraphs are cut at sentence ends into balanced pieces; runs of short
+Headings join the paragraph they head, so a passage reads with its point and
+a heading never stands alone — also a numbered heading written as a sentence
+(〔二〕着力抓好质量安全。) and a one-sentence lead-in to a numbered list; long
+paragraphs are cut at sentence ends into balanced pieces; runs of short
 paragraphs (list items) are packed together.
 """
 
@@ -21,9 +23,18 @@ MAX_CHARS = 500
 HEADING_MAX = 60
 SHORT_PARAGRAPH = 150
 
-SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’\"」』）)]*|[^。！？!?；;]+$")
+# A sentence ends at 。！？；, and at ASCII ! or ? unless a digit or Latin letter follows (3?15 is damage,
+# not two sentences).
+_END = r"(?:[。！？；;]|[!?](?![0-9A-Za-z]))"
+_NOT_END = r"(?:[^。！？!?；;]|[!?](?=[0-9A-Za-z]))"
+SENTENCE = re.compile(rf"{_NOT_END}*{_END}+[”’\"」』）)]*|{_NOT_END}+$")
 CLAUSE = re.compile(r"[^，,、]*[，,、]+|[^，,、]+$")
 TOP_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)")
+# A numbered point: 一、 〔二〕 (三) 1、 2. 第一，
+ENUMERATED = re.compile(
+    r"^(?:[〔(（\[【]\s*[一二三四五六七八九十\d]+\s*[〕)）\]】]|[一二三四五六七八九十]+[、.．]|\d{1,2}\s*[、.．]"
+    r"|第[一二三四五六七八九十]+[、，,])"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class Chunk:
     section: str
     text: str
     spun: bool = False  # its document went through a synonym spinner (see respelling.py)
+    repaired: bool = False  # encoding damage in its source was repaired (see cleaning.repair_encoding)
 
     @cached_property
     def search_text(self) -> str:
@@ -48,11 +60,22 @@ class _Unit:
     section: str
     headed: bool
     text: str
+    repaired: bool = False
 
 
 def is_heading(line: str) -> bool:
     """A short line that does not end a sentence: a heading, a salutation or a lead-in."""
     return len(line) <= HEADING_MAX and (line[-1] not in "。！？!?；;…" or bool(SALUTATION.match(fold(line))))
+
+
+def heads_next(line: str, next_line: str | None) -> bool:
+    """A short one-sentence line that belongs with the paragraph after it: a numbered heading written
+    as a sentence, or a lead-in to a numbered point."""
+    if len(line) > HEADING_MAX or len(split_sentences(line)) != 1 or next_line is None:
+        return False
+    return bool(ENUMERATED.match(line) and not ENUMERATED.match(next_line)) or bool(
+        ENUMERATED.match(next_line) and not ENUMERATED.match(line)
+    )
 
 
 def search_form(text: str, spun: bool = False) -> str:
@@ -79,31 +102,35 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def chunk_speech(speech: Speech) -> list[Chunk]:
     pieces: list[_Unit] = []
-    for unit in _pack_short(_units(speech.lines)):
+    for unit in _pack_short(_units(speech.lines, speech.repaired)):
         pieces.extend(_split_long(unit))
     return [
-        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, speech.spun)
+        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, speech.spun,
+              p.repaired and any(spot in p.text for spot in speech.repaired))
         for i, p in enumerate(pieces, start=1)
     ]
 
 
-def _units(lines: tuple[str, ...]) -> list[_Unit]:
+def _units(lines: tuple[str, ...], repaired: frozenset[str] = frozenset()) -> list[_Unit]:
     """Body paragraphs, numbered, each with the headings that precede it."""
     units: list[_Unit] = []
     headings: list[str] = []
     section = ""
     paragraph = 0
-    for line in lines:
+    for k, line in enumerate(lines):
         if TOP_HEADING.match(line):
             section = line
-        if is_heading(line):
+        if is_heading(line) or heads_next(line, lines[k + 1] if k + 1 < len(lines) else None):
             headings.append(line)
             continue
         paragraph += 1
-        units.append(_Unit(paragraph, section, bool(headings), "\n".join([*headings, line])))
+        text = "\n".join([*headings, line])
+        units.append(_Unit(paragraph, section, bool(headings), text, any(s in text for s in repaired)))
         headings = []
-    if headings:  # trailing headings with no body: keep their words findable
-        units.append(_Unit(paragraph + 1, section, True, "\n".join(headings)))
+    if headings and units:  # trailing headings with no body: they close the last paragraph
+        units[-1].text = "\n".join([units[-1].text, *headings])
+    elif headings:
+        units.append(_Unit(1, section, True, "\n".join(headings)))
     return units
 
 
@@ -120,8 +147,9 @@ def _pack_short(units: list[_Unit]) -> list[_Unit]:
             and len(last.text) + len(unit.text) + 1 <= TARGET_CHARS
         ):
             last.text = f"{last.text}\n{unit.text}"
+            last.repaired = last.repaired or unit.repaired
             continue
-        packed.append(_Unit(unit.paragraph, unit.section, unit.headed, unit.text))
+        packed.append(_Unit(unit.paragraph, unit.section, unit.headed, unit.text, unit.repaired))
     return packed
 
 
@@ -129,7 +157,10 @@ def _split_long(unit: _Unit) -> list[_Unit]:
     if len(unit.text) <= MAX_CHARS:
         return [unit]
     pieces = _balanced(_sentences_within(unit.text, MAX_CHARS), len(unit.text))
-    return [_Unit(unit.paragraph, unit.section, unit.headed and i == 0, p) for i, p in enumerate(pieces)]
+    return [
+        _Unit(unit.paragraph, unit.section, unit.headed and i == 0, p, unit.repaired)
+        for i, p in enumerate(pieces)
+    ]
 
 
 def _sentences_within(text: str, limit: int) -> list[str]:

@@ -10,7 +10,10 @@ answerable.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 from retrieval.text import fold
 
@@ -51,6 +54,112 @@ FLATTENED_BREAK = re.compile(r"(?<=[\u3400-\u9fff。！？：:；;”」』）)�
 FLATTENED_LINE_MIN = 1500
 
 
+# Encoding damage of one shape, seen in GBK pages: a character lost its first byte, which the decoder
+# showed as `?` (taking with it the `(` of a pinyin note inserted between the two bytes, if any), and
+# the bytes after it were read one off: each pair made of one character's second byte and the next
+# one's first (納入參評 → 納入?⒃u; ”。《金華 → ”?！督鹑A, with ！ later made half-width) until a
+# second byte in ASCII range stands alone and the reading falls back in step. Re-reading the run one
+# byte back restores every character but the first, whose lost byte is chosen by what the document
+# and the dictionary say fits between its neighbours.
+DAMAGED_RUN = re.compile(
+    r"\?(?P<pinyin>[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê]{1,7}\))?"
+    r"(?P<run>(?:[^\x00-\x7f]|[!-/:-?]){1,12}?)(?P<trail>[@-~])"
+)
+# Shown where damage has that shape but its lost character cannot be told: not a sentence end.
+DAMAGE_MARK = "\ufffd"
+# A spun copy's stray closing quote: “…〞 is “…”.
+STRAY_CLOSING_QUOTE = re.compile(r"(“[^“”〞\n]{0,60})〞")
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A document's text with encoding damage repaired, and each repaired spot with a little context."""
+
+    text: str
+    spots: tuple[str, ...] = ()
+
+
+def repair_encoding(text: str) -> Repair:
+    """Repair `?`-led damage of the shape above where the document and the dictionary settle it."""
+    if "?" not in text:
+        return Repair(text)
+    pairs = Counter(fold(text[i : i + 2]) for i in range(len(text) - 1))
+    chars = Counter(fold(text))
+    spots: list[str] = []
+
+    def fix(m: re.Match[str]) -> str:
+        realigned = _realigned(m.group("run"), m.group("trail"))
+        if realigned is None:
+            return m.group()  # not this damage: a real question mark
+        second_byte, tail = realigned
+        if not all(chars[fold(c)] for c in tail if c.isalpha()):
+            return m.group()  # what it would read back to is not in the document's own words
+        before = text[m.start() - 1] if m.start() else ""
+        first = _lost_character(second_byte, tail, before, pairs)
+        if first is None:
+            return DAMAGE_MARK + m.group()[1:]
+        spots.append(first + tail)
+        return first + tail
+
+    return Repair(DAMAGED_RUN.sub(fix, text), tuple(spots))
+
+
+def _realigned(run: str, trail: str) -> tuple[int, str] | None:
+    """The run's bytes read one back: the lost character's second byte, and the characters after it."""
+    data = bytearray()
+    for ch in run:
+        wide = chr(ord(ch) + 0xFEE0) if ch < "\x7f" else ch  # punctuation the page made half-width
+        try:
+            encoded = wide.encode("gbk")
+        except UnicodeEncodeError:
+            return None
+        if len(encoded) != 2:
+            return None
+        data += encoded
+    data += trail.encode()
+    try:
+        return data[0], data[1:].decode("gbk")
+    except UnicodeDecodeError:
+        return None
+
+
+def _lost_character(second_byte: int, tail: str, before: str, pairs: Counter[str]) -> str | None:
+    """The character that lost its first byte: the one that joins its neighbours best, if one clearly does.
+
+    Evidence: how often the document has it beside the same neighbours, and the dictionary words it makes
+    with them.
+    """
+    scored = []
+    for lead in range(0x81, 0xFF):
+        try:
+            ch = bytes([lead, second_byte]).decode("gbk")
+        except UnicodeDecodeError:
+            continue
+        if not (ch.isalpha() or ch in "。，、；：？！《》“”（）"):
+            continue
+        left, right = fold(before + ch), fold(ch + tail[:2])
+        evidence = pairs[left] + pairs[right[:2]] + _in_dictionary(left) + _in_dictionary(right[:2])
+        evidence += _in_dictionary(right)
+        scored.append((evidence, ch))
+    scored.sort(reverse=True)
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def _in_dictionary(word: str) -> int:
+    return int(len(word) > 1 and bool(_dictionary().get(word)))
+
+
+@cache
+def _dictionary() -> dict[str, int]:
+    """jieba's word frequencies; loaded only when a document shows damage of this shape."""
+    import jieba
+
+    jieba.dt.initialize()
+    return jieba.dt.FREQ
+
+
 def strip_pinyin(text: str) -> str:
     return PINYIN_ANNOTATION.sub("", text)
 
@@ -80,7 +189,7 @@ def clean_lines(text: str, is_section_start: Callable[[str], bool] = lambda line
     in_related_list = False
     for raw in text.splitlines():
         for line in _unflatten(raw.strip()):
-            line = strip_pinyin(line).strip()
+            line = STRAY_CLOSING_QUOTE.sub(r"\1”", strip_pinyin(line)).strip()
             if not line:
                 continue
             if RELATED_LIST_START.match(fold(line)):

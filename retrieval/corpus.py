@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrieval.chunking import Chunk, chunk_speech
-from retrieval.cleaning import clean_lines
+from retrieval.cleaning import clean_lines, repair_encoding
 from retrieval.respelling import is_spun
 from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, read_text
 from retrieval.speeches import Speech, is_section_start, split_speeches
@@ -45,9 +45,10 @@ def file_tags(names: list[str]) -> dict[str, str]:
 
 
 def speeches_of_text(text: str, source_file: str, tag: str) -> list[Speech]:
-    speeches = split_speeches(source_file, tag, clean_lines(text, is_section_start))
+    repair = repair_encoding(text)
+    speeches = split_speeches(source_file, tag, clean_lines(repair.text, is_section_start))
     spun = is_spun(text)
-    return [replace(s, spun=spun) for s in speeches]
+    return [replace(s, spun=spun, repaired=frozenset(repair.spots)) for s in speeches]
 
 
 def corpus_files(data_dir: Path) -> list[Path]:

@@ -29,6 +29,8 @@ class Speech:
     source_file: str
     lines: tuple[str, ...]
     spun: bool = False  # its document went through a synonym spinner (see respelling.py)
+    source_title: str = ""  # the source's own title when `title` was derived from the text (see describe.py)
+    repaired: frozenset[str] = frozenset()  # spots of its text repaired from encoding damage (build time only)
 
 
 def is_section_start(line: str, earlier_lines: set[str] | None = None) -> bool:

@@ -25,7 +25,7 @@ from retrieval.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: speeches.source_title, chunks.repaired
 
 INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS speeches (
     title TEXT NOT NULL,
     source_file TEXT NOT NULL,
     spun INTEGER NOT NULL DEFAULT 0,
-    paragraph_count INTEGER NOT NULL
+    paragraph_count INTEGER NOT NULL,
+    source_title TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL,
     spun INTEGER NOT NULL,
     duplicate_of INTEGER NOT NULL,
-    content_key INTEGER NOT NULL
+    content_key INTEGER NOT NULL,
+    repaired INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
 CREATE TABLE IF NOT EXISTS lexicon (word TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
@@ -140,7 +142,7 @@ class Store(SQLiteFile):
         for c in index.chunks:
             paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
         chunk_rows = [
-            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key)
+            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key, int(c.repaired))
             for i, (c, d, key) in enumerate(zip(index.chunks, index.duplicate_of.tolist(), index.content_keys,
                                                 strict=True))
         ]
@@ -158,13 +160,13 @@ class Store(SQLiteFile):
                 await db.execute(f"DELETE FROM {table}")
             await db.executemany("INSERT INTO lexicon VALUES (?, ?)", index.lexicon.words.items())
             await db.executemany(
-                "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0))
+                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0), s.source_title)
                     for i, s in enumerate(speeches)
                 ],
             )
-            await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
+            await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
             await db.executemany("INSERT INTO field_arrays VALUES (?, ?, ?, ?)", array_rows)
             await db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
             await db.commit()
@@ -175,14 +177,16 @@ class Store(SQLiteFile):
     async def load_index(self) -> StoredIndex:
         info = dict(await self._fetchall("SELECT key, value FROM meta"))
         speeches = [
-            Speech(r[0], r[1], r[2], (), bool(r[3]))
-            for r in await self._fetchall("SELECT id, title, source_file, spun FROM speeches ORDER BY ordinal")
+            Speech(r[0], r[1], r[2], (), bool(r[3]), r[4])
+            for r in await self._fetchall(
+                "SELECT id, title, source_file, spun, source_title FROM speeches ORDER BY ordinal"
+            )
         ]
         rows = await self._fetchall(
-            "SELECT id, speech_id, position, paragraph, section, text, spun, duplicate_of, content_key "
+            "SELECT id, speech_id, position, paragraph, section, text, spun, duplicate_of, content_key, repaired "
             "FROM chunks ORDER BY ordinal"
         )
-        chunks = [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+        chunks = [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[9])) for r in rows]
         parts: dict[str, dict[str, np.ndarray]] = {}
         for name, part, dtype, blob in await self._fetchall("SELECT field, part, dtype, data FROM field_arrays"):
             parts.setdefault(name, {})[part] = np.frombuffer(blob, dtype=dtype)
