@@ -27,7 +27,23 @@ class MorePage:
 
 @dataclass(frozen=True)
 class Context:
-    """The paragraphs before and after a passage."""
+    """The paragraphs before and after a passage; `key` names the question whose answer to mark in it."""
+
+    chunk_id: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class ReadAt:
+    """A whole speech opened at the page holding a passage, the passage marked (by `key`'s question)."""
+
+    chunk_id: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A passage exactly as its source file has it: its script, its words."""
 
     chunk_id: str
 
@@ -89,12 +105,17 @@ class Stale:
     raw: str
 
 
-Button = MorePage | Context | OpenSpeech | SpeechPage | ListPage | Feedback | Example | ConfirmRemove | Restore
+Button = (
+    MorePage | Context | ReadAt | SourceText | OpenSpeech | SpeechPage | ListPage | Feedback | Example | ConfirmRemove
+    | Restore
+)
 
 # Each kind: the pattern its data must match, and how the matched groups make the button.
 _PARSERS: list[tuple[re.Pattern[str], Callable[[tuple[str, ...]], Button]]] = [
     (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), lambda g: MorePage(g[0], int(g[1]))),
-    (re.compile(rf"^c:({_ID}:\d{{1,5}})$"), lambda g: Context(g[0])),
+    (re.compile(rf"^c:({_ID}:\d{{1,5}})(?::({_KEY}))?$"), lambda g: Context(g[0], g[1] or "")),
+    (re.compile(rf"^a:({_ID}:\d{{1,5}})(?::({_KEY}))?$"), lambda g: ReadAt(g[0], g[1] or "")),
+    (re.compile(rf"^r:({_ID}:\d{{1,5}})$"), lambda g: SourceText(g[0])),
     (re.compile(rf"^o:({_ID}):(\d{{1,4}})$"), lambda g: OpenSpeech(g[0], int(g[1]))),
     (re.compile(rf"^s:({_ID}):(\d{{1,4}})$"), lambda g: SpeechPage(g[0], int(g[1]))),
     (re.compile(r"^l:(\d{1,4})$"), lambda g: ListPage(int(g[0]))),
@@ -109,8 +130,12 @@ def encode(button: Button) -> str:
     match button:
         case MorePage(key, page):
             data = f"p:{key}:{page}"
-        case Context(chunk_id):
-            data = f"c:{chunk_id}"
+        case Context(chunk_id, key):
+            data = f"c:{chunk_id}:{key}" if key else f"c:{chunk_id}"
+        case ReadAt(chunk_id, key):
+            data = f"a:{chunk_id}:{key}" if key else f"a:{chunk_id}"
+        case SourceText(chunk_id):
+            data = f"r:{chunk_id}"
         case OpenSpeech(speech_id, page):
             data = f"o:{speech_id}:{page}"
         case SpeechPage(speech_id, page):

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS admin_log (
 """
 
 
+INLINE = "inline"  # the chat type logged for inline queries
+INLINE_TYPING_SECONDS = 60
+
+
 def question_key(question: str) -> str:
     return hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
 
@@ -88,6 +92,36 @@ class Records(SQLiteFile):
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (time.time(), chat_type, user_hash, key, question, json.dumps(list(result_ids)), latency_ms),
         )
+        await self.db.commit()
+
+    async def log_inline(
+        self, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
+    ) -> None:
+        """Log an inline query (chat type `inline`). Telegram sends one as each character is typed, so a query
+        that extends the same user's last one within a minute replaces it: the log keeps what was asked."""
+        now = time.time()
+        async with self.db.execute(
+            "SELECT id, question, at, chat_type FROM query_log WHERE user_hash = ? ORDER BY id DESC LIMIT 1",
+            (user_hash,),
+        ) as cursor:
+            last = await cursor.fetchone()
+        ids = json.dumps(list(result_ids))
+        if (
+            last is not None
+            and last[3] == INLINE
+            and now - last[2] < INLINE_TYPING_SECONDS
+            and (question.startswith(last[1]) or last[1].startswith(question))
+        ):
+            await self.db.execute(
+                "UPDATE query_log SET at = ?, key = ?, question = ?, result_ids = ?, latency_ms = ? WHERE id = ?",
+                (now, key, question, ids, latency_ms, last[0]),
+            )
+        else:
+            await self.db.execute(
+                "INSERT INTO query_log (at, chat_type, user_hash, key, question, result_ids, latency_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now, INLINE, user_hash, key, question, ids, latency_ms),
+            )
         await self.db.commit()
 
     async def set_feedback(self, key: str, user_hash: str, useful: bool) -> bool:

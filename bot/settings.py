@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.script import TRADITIONAL_VARIANTS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DB = PROJECT_ROOT / "var" / "speechbot.sqlite3"
@@ -43,6 +45,7 @@ class Settings:
     user_hash_salt: str = field(default="", repr=False)
     log_retention_days: int = 90
     max_upload_bytes: int = 5 * 1024 * 1024
+    traditional_variant: str = "s2t"  # OpenCC configuration for Traditional readers (s2t, s2tw, s2hk, s2twp)
 
     @property
     def bot_api_url(self) -> str:
@@ -73,6 +76,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     webhook_url = get("WEBHOOK_URL")
     if webhook_url and not webhook_url.startswith("https://"):
         raise SettingsError("WEBHOOK_URL must start with https:// (Telegram only calls HTTPS webhooks)")
+    variant = get("TRADITIONAL_VARIANT") or "s2t"
+    if variant not in TRADITIONAL_VARIANTS:
+        raise SettingsError(f"TRADITIONAL_VARIANT must be one of {', '.join(TRADITIONAL_VARIANTS)}, got {variant!r}")
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
@@ -94,6 +100,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         user_hash_salt=get("USER_HASH_SALT"),
         log_retention_days=_int(get, "LOG_RETENTION_DAYS", 90, 1, 36_500),
         max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, 20 * 1024 * 1024),
+        traditional_variant=variant,
     )
 
 

@@ -9,6 +9,7 @@ stands stays one button away (render.source_html).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -68,3 +69,20 @@ def file_label(file_name: str) -> str:
         stem, suffix = file_name, ""
     bare = HASH_PART.sub("", stem) or stem
     return f"{bare}.{suffix}" if suffix else bare
+
+
+def speech_copies(index: Index) -> dict[str, str]:
+    """Speeches that repeat an earlier one: most of their passages are copies of that speech's."""
+    first_of = index.duplicate_of.tolist()
+    copies: dict[str, str] = {}
+    for speech_id in index.speech_order:
+        chunks = index.speech_chunks(speech_id)
+        sources = Counter(
+            index.chunks[first_of[index.chunk_position[c.id]]].speech_id for c in chunks
+        )
+        sources.pop(speech_id, None)
+        if sources:
+            other, shared = sources.most_common(1)[0]
+            if shared * 2 >= len(chunks):
+                copies[speech_id] = other
+    return copies

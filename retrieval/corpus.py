@@ -10,6 +10,7 @@ from pathlib import Path
 
 from retrieval.chunking import Chunk, chunk_speech
 from retrieval.cleaning import clean_lines, repair_encoding
+from retrieval.describe import describe
 from retrieval.respelling import is_spun
 from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, read_text
 from retrieval.speeches import Speech, is_section_start, split_speeches
@@ -72,6 +73,7 @@ def load_corpus(data_dir: Path) -> Corpus:
             corpus.problems.append(f"{path.name}: no speech text left after cleaning")
             continue
         corpus.speeches.extend(speeches)
-        for speech in speeches:
-            corpus.chunks.extend(chunk_speech(speech))
+    corpus.speeches = describe(corpus.speeches)
+    for speech in corpus.speeches:
+        corpus.chunks.extend(chunk_speech(speech))
     return corpus

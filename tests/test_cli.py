@@ -44,14 +44,15 @@ def test_search_answers_one_json_line_per_stdin_query_in_order(env: dict[str, st
     assert 1 <= len(first) <= 3 and set(first[0]) == FIELDS
     assert "50万" in first[0]["best_sentence"] and first[0]["speech_id"] == "000-1"
     assert answers[1]["results"] == [] and answers[2]["results"] == []
-    assert answers[6]["results"][0]["speech_title"] == "質量強市工作領導講話(一)"
+    # 004's two speeches share a numbered title, so each is titled from its own text
+    assert answers[6]["results"][0]["speech_title"].startswith("金華市：全市質量強市工作推進會讲话")
 
 
 def test_speeches_lists_id_title_file_and_paragraphs(env: dict[str, str]) -> None:
     done = speechbot(env, "speeches")
     rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert [r[0] for r in rows] == ["000-1", "004-1", "004-2"]
-    assert rows[1][1:3] == ["質量強市工作領導講話(一)", "004_342c7815cd97eb2a.txt"] and int(rows[1][3]) > 5
+    assert rows[1][1].startswith("金華市：") and rows[1][2] == "004_342c7815cd97eb2a.txt" and int(rows[1][3]) > 5
 
 
 def test_ask_shows_the_passage_with_its_speech_or_says_nothing_was_found(env: dict[str, str]) -> None:

@@ -49,7 +49,7 @@ def test_copies_collapse_into_one_result_naming_every_speech(retriever: Retrieve
 
 def test_traditional_passages_are_shown_in_their_own_script(retriever: Retriever) -> None:
     hit = retriever.answer("金华市政府质量奖奖金提高到多少", 1).hits[0]
-    assert "獎金" in hit.text and hit.speech_title == "質量強市工作領導講話(一)"
+    assert "獎金" in hit.text and hit.speech_title.startswith("金華市：")
     assert any("獎金" in hit.text[a:b] for a, b in hit.term_spans)
 
 

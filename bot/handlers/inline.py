@@ -1,18 +1,23 @@
-"""Inline mode: @bot 问题 in any chat offers passages to share."""
+"""Inline mode: @bot 问题 in any chat offers passages to share, in the asker's script; each query is logged."""
 
 from __future__ import annotations
+
+import time
 
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.ext import BaseHandler, ContextTypes, InlineQueryHandler
 
 from bot.context import services
+from bot.handlers.replies import reader_writer
 from bot.input import prepare_question
 from bot.ratelimit import Verdict
+from bot.records import hash_user, question_key
 from bot.render import passage_html
+from bot.shown import shown_hits
 
 MAX_RESULTS = 10
-HINT = InlineQueryResultsButton(text="输入问题，例如：区长质量奖的奖金是多少", start_parameter="inline")
-NOTHING = InlineQueryResultsButton(text="没有找到相关段落，换个说法试试", start_parameter="inline")
+HINT = "输入问题，例如：区长质量奖的奖金是多少"
+NOTHING = "没有找到相关段落，换个说法试试"
 
 
 def handlers() -> list[BaseHandler]:
@@ -23,20 +28,37 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     question, _ = prepare_question(query.query)
     if not question:
-        await query.answer([], button=HINT, cache_time=300)
+        hint = reader_writer(update, context).words(HINT)
+        await query.answer([], button=InlineQueryResultsButton(text=hint, start_parameter="inline"), cache_time=300)
         return
     bot_services = services(context)
     if bot_services.inline_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
         await query.answer([], cache_time=5, is_personal=True)
         return
-    hits = (await bot_services.search.search(question, MAX_RESULTS)).hits
+    writer = reader_writer(update, context, question)
+    started = time.perf_counter()
+    found = (await bot_services.search.search(question, MAX_RESULTS)).hits
+    latency_ms = (time.perf_counter() - started) * 1000
+    hits, notes = shown_hits(bot_services.search.index, found)
     results = [
         InlineQueryResultArticle(
             id=hit.chunk_id,
-            title=hit.speech_title,
-            description=f"第{hit.position}段 · {hit.best_sentence[:120]}",
-            input_message_content=InputTextMessageContent(passage_html(hit, hit.rank)),
+            title=writer.text(hit.speech_title),
+            description=writer.text(f"第{hit.position}段 · {hit.best_sentence[:120]}"),
+            input_message_content=InputTextMessageContent(passage_html(hit, hit.rank, writer, note)),
         )
-        for hit in hits
+        for hit, note in zip(hits, notes, strict=True)
     ]
-    await query.answer(results, button=None if results else NOTHING, cache_time=60)
+    nothing = InlineQueryResultsButton(text=writer.words(NOTHING), start_parameter="inline")
+    # The answer is per reader's script, so Telegram must not hand one reader's cached answer to another.
+    await query.answer(results, button=None if results else nothing, cache_time=60, is_personal=True)
+    context.application.create_task(
+        bot_services.records.log_inline(
+            hash_user(update.effective_user.id, bot_services.settings.user_hash_salt),
+            question_key(question),
+            question,
+            [h.chunk_id for h in found],
+            latency_ms,
+        ),
+        update=update,
+    )

@@ -12,12 +12,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot.callbacks import Example, Feedback, MorePage, decode
 from bot.commands import show_admin_commands
 from bot.context import services
-from bot.handlers.replies import STALE_BUTTON, edit_in_place
+from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.input import prepare_question
 from bot.keyboards import answer_keyboard, examples_keyboard
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.render import answer_html, no_answer_html
+from bot.shown import shown_hits
 from retrieval.ranker import Confidence
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
@@ -63,8 +64,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is not None and user.id in services(context).settings.admin_ids:
         await show_admin_commands(context.bot, user.id)
+    writer = reader_writer(update, context)
     await update.effective_message.reply_text(
-        INTRO.format(username=escape(context.bot.username or "bot")), reply_markup=examples_keyboard(EXAMPLES)
+        writer.words(INTRO).format(username=escape(context.bot.username or "bot")),
+        reply_markup=examples_keyboard(EXAMPLES, writer),
     )
 
 
@@ -96,11 +99,11 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def not_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(WHAT_I_DO)
+    await update.effective_message.reply_text(reader_writer(update, context).words(WHAT_I_DO))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text("没有这个命令。" + WHAT_I_DO)
+    await update.effective_message.reply_text(reader_writer(update, context).words("没有这个命令。" + WHAT_I_DO))
 
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -111,12 +114,14 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     verdict = bot_services.limiter.check(user_id)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.WARN:
-            await message.reply_text(SLOW_DOWN.format(seconds=bot_services.limiter.seconds_until_free(user_id)))
+            seconds = bot_services.limiter.seconds_until_free(user_id)
+            await message.reply_text(reader_writer(update, context).words(SLOW_DOWN.format(seconds=seconds)))
         return
     question, note = prepare_question(text)
     if not question:
-        await message.reply_text(EMPTY)
+        await message.reply_text(reader_writer(update, context).words(EMPTY))
         return
+    writer = reader_writer(update, context, question)
     started = time.perf_counter()
     per_page = bot_services.settings.results_per_page
     found = await bot_services.search.search(question, per_page + 1)
@@ -124,14 +129,20 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     latency_ms = (time.perf_counter() - started) * 1000
     key = question_key(question)
     if hits:
-        page = hits[:per_page]
+        page, notes = shown_hits(bot_services.search.index, hits[:per_page])
         await message.reply_text(
-            answer_html(question, page, note=note, unsure=found.confidence is Confidence.LOW),
-            reply_markup=answer_keyboard(key, page, 1, 0, has_more=len(hits) > per_page and MAX_PAGES > 1),
+            answer_html(
+                question, page, note=note, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
+            ),
+            reply_markup=answer_keyboard(
+                key, page, 1, 0, has_more=len(hits) > per_page and MAX_PAGES > 1, writer=writer
+            ),
             do_quote=message.chat.type != ChatType.PRIVATE,
         )
     else:
-        await message.reply_text(no_answer_html(question, note), do_quote=message.chat.type != ChatType.PRIVATE)
+        await message.reply_text(
+            no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE
+        )
     context.application.create_task(
         bot_services.records.log_question(
             message.chat.type,
@@ -152,7 +163,8 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer(STALE_BUTTON)
         return
     await query.answer()
-    await answer(update, context, EXAMPLES[example.number])
+    # asked in the reader's script, so an example does not switch it
+    await answer(update, context, reader_writer(update, context).words(EXAMPLES[example.number]))
 
 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -168,17 +180,21 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     shown_after = (more.page + 1) * per_page
     found = await bot_services.search.search(question, shown_after + 1)
     hits = found.hits
-    page = hits[more.page * per_page : shown_after]
+    writer = reader_writer(update, context, question)
+    page, notes = shown_hits(bot_services.search.index, hits[more.page * per_page : shown_after])
     if not page:
-        await query.answer("没有更多结果了。")
+        await query.answer(writer.words("没有更多结果了。"))
         return
     await query.answer()
     first = more.page * per_page + 1
     await edit_in_place(
         query.message,
-        answer_html(question, page, first_number=first, unsure=found.confidence is Confidence.LOW),
+        answer_html(
+            question, page, first_number=first, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
+        ),
         answer_keyboard(
-            more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES
+            more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES,
+            writer=writer,
         ),
     )
 
@@ -194,4 +210,4 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     bot_services = services(context)
     user_hash = hash_user(update.effective_user.id, bot_services.settings.user_hash_salt)
     saved = await bot_services.records.set_feedback(feedback.key, user_hash, feedback.useful)
-    await query.answer("谢谢反馈！" if saved else "这个按钮已失效。")
+    await query.answer(reader_writer(update, context).words("谢谢反馈！" if saved else "这个按钮已失效。"))

@@ -1,18 +1,37 @@
-"""Reading: the speech list, a whole speech page by page, the context around a passage."""
+"""Reading: the speech list, a whole speech page by page, the context around a passage, a passage's source."""
 
 from __future__ import annotations
 
-from telegram import Update
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callbacks import Context, ListPage, OpenSpeech, SpeechPage, decode
+from bot.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode
 from bot.context import services
-from bot.handlers.replies import STALE_BUTTON, edit_in_place
+from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
-from bot.render import SPEECHES_PER_PAGE, context_html, speech_page_html, speech_pages, speeches_html
+from bot.render import (
+    SPEECHES_PER_PAGE,
+    Marks,
+    SpeechRow,
+    context_html,
+    source_html,
+    speech_page_html,
+    speech_pages,
+    speeches_html,
+)
+from bot.script import Writer
+from bot.shown import file_label, page_texts, speech_copies
+from retrieval.chunking import Chunk
 from retrieval.index import Index
+from retrieval.marks import passage_marks
 
 NO_SUCH_SPEECH = "没有编号为 {speech_id} 的讲话。发送 /speeches 查看全部编号。"
+NO_ID = "请写上讲话编号，例如：/speech 000-1（开头几位即可）。发送 /speeches 查看全部编号。"
+MATCHES = "📚 <b>编号以 {prefix} 开头的讲话</b>（{count} 篇）"
+SOURCE_NOTE = "按原文件显示：原字体、原用词。"
+SOURCE_REPAIRED_NOTE = "按原文件显示：原字体、原用词（原文的编码错误处显示修复后的文字）。"
 
 
 def handlers() -> list[BaseHandler]:
@@ -21,29 +40,45 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("speech", read_speech),
         CallbackQueryHandler(list_page_button, pattern=lambda d: isinstance(decode(d), ListPage)),
         CallbackQueryHandler(open_speech_button, pattern=lambda d: isinstance(decode(d), OpenSpeech)),
+        CallbackQueryHandler(read_at_button, pattern=lambda d: isinstance(decode(d), ReadAt)),
         CallbackQueryHandler(speech_page_button, pattern=lambda d: isinstance(decode(d), SpeechPage)),
         CallbackQueryHandler(context_button, pattern=lambda d: isinstance(decode(d), Context)),
+        CallbackQueryHandler(source_button, pattern=lambda d: isinstance(decode(d), SourceText)),
     ]
 
 
 async def list_speeches(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text, markup = _speech_list(services(context).search.index, 0)
+    text, markup = _speech_list(services(context).search.index, 0, reader_writer(update, context))
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def list_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     page = decode(update.callback_query.data).page
-    text, markup = _speech_list(services(context).search.index, page)
+    text, markup = _speech_list(services(context).search.index, page, reader_writer(update, context))
     await update.callback_query.answer()
     await edit_in_place(update.callback_query.message, text, markup)
 
 
-def _speech_list(index: Index, page: int):
-    rows = [(s, index.speeches[s].title, index.speeches[s].source_file, _paragraphs(index, s))
-            for s in index.speech_order]
+def _rows(index: Index, speech_ids: list[str]) -> list[SpeechRow]:
+    copies = speech_copies(index)
+    return [
+        SpeechRow(
+            s,
+            index.speeches[s].title,
+            index.speeches[s].source_title,
+            file_label(index.speeches[s].source_file),
+            _paragraphs(index, s),
+            copies.get(s, ""),
+        )
+        for s in speech_ids
+    ]
+
+
+def _speech_list(index: Index, page: int, writer: Writer) -> tuple[str, InlineKeyboardMarkup | None]:
+    rows = _rows(index, index.speech_order)
     count = max(1, -(-len(rows) // SPEECHES_PER_PAGE))
     page = min(page, count - 1)
-    return speeches_html(rows, page), speeches_keyboard(page, count)
+    return speeches_html(rows, page, writer), speeches_keyboard(page, count, writer)
 
 
 def _paragraphs(index: Index, speech_id: str) -> int:
@@ -51,16 +86,31 @@ def _paragraphs(index: Index, speech_id: str) -> int:
     return chunks[-1].paragraph if chunks else 0
 
 
+def matching_speeches(index: Index, wanted: str) -> list[str]:
+    """The speech with that id, else those whose ids start with it (001-7 → 001-7.1, 001-7.2, …)."""
+    wanted = wanted.strip().lower()
+    exact = [s for s in index.speech_order if s.lower() == wanted]
+    return exact or [s for s in index.speech_order if s.lower().startswith(wanted)]
+
+
 async def read_speech(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    speech_id = (context.args or [""])[0]
-    if not speech_id:
-        await update.effective_message.reply_text("请写上讲话编号，例如：/speech 000-1。发送 /speeches 查看全部编号。")
+    writer = reader_writer(update, context)
+    message = update.effective_message
+    wanted = (context.args or [""])[0]
+    if not wanted:
+        await message.reply_text(writer.words(NO_ID))
         return
-    page = _speech_page(services(context).search.index, speech_id, 0)
+    index = services(context).search.index
+    found = matching_speeches(index, wanted)
+    if len(found) > 1:
+        heading = MATCHES.format(prefix=escape(wanted[:40], quote=False), count=len(found))
+        await message.reply_text(speeches_html(_rows(index, found), 0, writer, heading=heading))
+        return
+    page = _speech_page(index, found[0], 0, writer) if found else None
     if page is None:
-        await update.effective_message.reply_text(NO_SUCH_SPEECH.format(speech_id=speech_id[:40]), parse_mode=None)
+        await message.reply_text(writer.words(NO_SUCH_SPEECH.format(speech_id=wanted[:40])), parse_mode=None)
         return
-    await update.effective_message.reply_text(page[0], reply_markup=page[1])
+    await message.reply_text(page[0], reply_markup=page[1])
 
 
 async def open_speech_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,7 +125,7 @@ async def speech_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def _show_speech_page(update: Update, context: ContextTypes.DEFAULT_TYPE, new_message: bool) -> None:
     query = update.callback_query
     read: OpenSpeech | SpeechPage = decode(query.data)
-    page = _speech_page(services(context).search.index, read.speech_id, read.page)
+    page = _speech_page(services(context).search.index, read.speech_id, read.page, reader_writer(update, context))
     if page is None:
         await query.answer(STALE_BUTTON)
         return
@@ -86,19 +136,75 @@ async def _show_speech_page(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await edit_in_place(query.message, page[0], page[1])
 
 
-def _speech_page(index: Index, speech_id: str, number: int):
+def _speech_page(
+    index: Index, speech_id: str, number: int, writer: Writer, focus: tuple[str, Marks] | None = None
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
     speech = index.speeches.get(speech_id)
     if speech is None:
         return None
     pages = speech_pages(index.speech_chunks(speech_id))
     if not pages or number >= len(pages):
         return None
-    html = speech_page_html(speech.title, speech.source_file, pages[number], number + 1, len(pages))
-    return html, speech_keyboard(speech_id, number, len(pages))
+    texts, note = page_texts(pages[number])
+    html = speech_page_html(
+        speech.title, file_label(speech.source_file), pages[number], number + 1, len(pages), writer,
+        focus=focus, texts=texts, note=note,
+    )
+    return html, speech_keyboard(speech_id, number, len(pages), writer)
+
+
+async def _marks(context: ContextTypes.DEFAULT_TYPE, chunk: Chunk, key: str) -> Marks | None:
+    """The answer to mark in a passage opened from a reply: by the question behind the reply's key."""
+    question = await services(context).records.question_for(key) if key else None
+    if not question:
+        return None
+    best, terms = passage_marks(services(context).search.index, chunk, question)
+    return Marks(best, terms)
+
+
+async def read_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The whole speech as a new message, opened at the page holding the passage, the passage marked."""
+    query = update.callback_query
+    read: ReadAt = decode(query.data)
+    index = services(context).search.index
+    chunk = index.chunk(read.chunk_id)
+    if chunk is None:
+        await query.answer(STALE_BUTTON)
+        return
+    pages = speech_pages(index.speech_chunks(chunk.speech_id))
+    number = next(i for i, p in enumerate(pages) if any(c.id == chunk.id for c in p))
+    marks = await _marks(context, chunk, read.key) or Marks((0, len(chunk.text)))
+    page = _speech_page(index, chunk.speech_id, number, reader_writer(update, context), (chunk.id, marks))
+    if page is None:
+        await query.answer(STALE_BUTTON)
+        return
+    await query.answer()
+    await context.bot.send_message(update.effective_chat.id, page[0], reply_markup=page[1])
 
 
 async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The paragraphs around a passage, as a new message with a way on to the whole speech."""
+    """The paragraphs around a passage, as a new message with a way on to the whole speech and the source."""
+    read: Context = decode(update.callback_query.data)
+    index = services(context).search.index
+    chunk = index.chunk(read.chunk_id)
+    if chunk is None:
+        await update.callback_query.answer(STALE_BUTTON)
+        return
+    await update.callback_query.answer()
+    writer = reader_writer(update, context)
+    around = index.neighbours(chunk.id)
+    texts, note = page_texts(around)
+    html = context_html(
+        index.speeches[chunk.speech_id].title, around, chunk.id, writer,
+        marks=await _marks(context, chunk, read.key), texts=texts, note=note,
+    )
+    await context.bot.send_message(
+        update.effective_chat.id, html, reply_markup=context_keyboard(chunk.id, read.key, writer)
+    )
+
+
+async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The passage as the source file has it: not converted to the reader's script, words not read back."""
     chunk_id = decode(update.callback_query.data).chunk_id
     index = services(context).search.index
     chunk = index.chunk(chunk_id)
@@ -106,8 +212,7 @@ async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.callback_query.answer(STALE_BUTTON)
         return
     await update.callback_query.answer()
-    speech = index.speeches[chunk.speech_id]
-    pages = speech_pages(index.speech_chunks(chunk.speech_id))
-    page = next(i for i, p in enumerate(pages) if any(c.id == chunk_id for c in p))
-    html = context_html(speech.title, index.neighbours(chunk_id), chunk_id)
-    await context.bot.send_message(update.effective_chat.id, html, reply_markup=context_keyboard(chunk.speech_id, page))
+    writer = reader_writer(update, context)
+    note = SOURCE_REPAIRED_NOTE if chunk.repaired else SOURCE_NOTE
+    html = source_html(writer.text(index.speeches[chunk.speech_id].title), chunk, writer, note)
+    await context.bot.send_message(update.effective_chat.id, html)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.script import Script, Writer, writer_for
 
 STALE_BUTTON = "这个按钮已失效，请重新提问。"
+LAST_SCRIPT = "script"  # user_data key: the script the reader last wrote in
+TRADITIONAL_LANGUAGES = {"zh-hant", "zh-tw", "zh-hk", "zh-mo"}
 
 
 async def edit_in_place(message: object, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -17,3 +22,18 @@ async def edit_in_place(message: object, text: str, markup: InlineKeyboardMarkup
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
+
+
+def reader_writer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str | None = None) -> Writer:
+    """The reader's script for this reply: the question's own, else the one they last wrote in (kept per user),
+    else their Telegram language's (zh-hant, zh-tw, zh-hk), else Simplified. A question with a script sets it."""
+    variant = context.application.bot_data["settings"].traditional_variant
+    user_data = context.user_data if update.effective_user is not None else None
+    last = user_data.get(LAST_SCRIPT) if user_data is not None else None
+    if last is None and update.effective_user is not None:
+        language = (update.effective_user.language_code or "").lower()
+        last = Script.TRADITIONAL if language in TRADITIONAL_LANGUAGES else None
+    writer = writer_for(question, last, variant) if question is not None else Writer(last or Script.SIMPLIFIED, variant)
+    if user_data is not None:
+        user_data[LAST_SCRIPT] = writer.script
+    return writer
