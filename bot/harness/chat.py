@@ -1,13 +1,16 @@
 """`speechbot chat`: talk to the real bot in a terminal, through the local Bot API server, with no network.
 
 Type a question; `/commands` work; `#N` presses button N of the last message
-that has buttons; `@ 问题` runs an inline query. Reads stdin line by line when
-it is not a terminal, so a session can be scripted.
+that has buttons; `@ 问题` runs an inline query. Bot messages are printed as
+they arrive or change, also while you type (a rebuilt index reports when it is
+done, not at your next line). Reads stdin line by line when it is not a
+terminal, so a session can be scripted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -19,6 +22,7 @@ from bot.settings import Settings
 
 SETTLE_SECONDS = 0.3
 REPLY_TIMEOUT = 30.0
+PROMPT = "你> "
 HELP = (
     "输入问题回车即可；/start、/speeches、/speech 编号 等命令可用；"
     "#N 按下第 N 个按钮；@ 问题 试内联模式；Ctrl-D 退出。"
@@ -26,10 +30,11 @@ HELP = (
 
 
 class TerminalChat:
-    def __init__(self, server: FakeTelegramServer, out: TextIO, colour: bool) -> None:
+    def __init__(self, server: FakeTelegramServer, out: TextIO, colour: bool, interactive: bool = False) -> None:
         self.server = server
         self.out = out
         self.colour = colour
+        self.interactive = interactive
         self.chat = server.private_chat(LOCAL_ADMIN_ID, first_name="You")
         self.seen: dict[int, str] = {}
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data) of the last keyboard shown
@@ -48,7 +53,8 @@ class TerminalChat:
                 await self.server.wait_for_bot_messages(self.chat.id, timeout=REPLY_TIMEOUT)
             except TimeoutError:
                 self.say("（没有回复）")
-        await self.show_changes()
+        await self._settle()
+        self.show_changes()
 
     async def press(self, number: int) -> None:
         if not 1 <= number <= len(self.buttons):
@@ -68,15 +74,23 @@ class TerminalChat:
         for n, result in enumerate(answer["results"], start=1):
             self.say(f"  {n}. {result['title']} — {result.get('description', '')}")
 
-    async def show_changes(self) -> None:
-        """Print every bot message that is new or edited since last time, once the bot has gone quiet."""
-        await self._settle()
-        for message in self.server.bot_messages(self.chat.id):
-            text = message.get("text", "")
-            if self.seen.get(message["message_id"]) == text + str(message.get("reply_markup")):
-                continue
+    async def watch(self) -> None:
+        """Print bot messages the moment they arrive or change, whatever the user is doing."""
+        while True:
+            await self.server.wait_until(lambda: self._unseen() or None, timeout=float("inf"))
+            self.show_changes()
+
+    def _unseen(self) -> list[dict]:
+        return [
+            m for m in self.server.bot_messages(self.chat.id)
+            if self.seen.get(m["message_id"]) != m.get("text", "") + str(m.get("reply_markup"))
+        ]
+
+    def show_changes(self) -> None:
+        """Print every bot message that is new or edited since last time."""
+        for message in self._unseen():
             edited = message["message_id"] in self.seen
-            self.seen[message["message_id"]] = text + str(message.get("reply_markup"))
+            self.seen[message["message_id"]] = message.get("text", "") + str(message.get("reply_markup"))
             self.print_message(message, edited)
 
     def print_message(self, message: dict, edited: bool) -> None:
@@ -90,6 +104,7 @@ class TerminalChat:
             self.say("   " + "  ".join(f"[#{n}] {b['text']}" for n, b in enumerate(flat, start=1)))
 
     async def _settle(self) -> None:
+        """Wait until the bot has made no call for a moment: a reply may come in several messages."""
         calls = -1
         for _ in range(int(REPLY_TIMEOUT / SETTLE_SECONDS)):
             if len(self.server.calls) == calls:
@@ -98,30 +113,52 @@ class TerminalChat:
             await asyncio.sleep(SETTLE_SECONDS)
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        if self.interactive:  # over the prompt line the user may be typing on, then the prompt again
+            typed = _typed_so_far()
+            print(f"\r\033[K{text}", file=self.out)
+            print(f"{PROMPT}{typed}", end="", file=self.out, flush=True)
+        else:
+            print(text, file=self.out, flush=True)
+
+
+def _typed_so_far() -> str:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline
+        return ""
+    return readline.get_line_buffer()
 
 
 async def run_chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    interactive = stdin.isatty()
+    interactive = stdin.isatty() and out.isatty()
     async with local_server() as server:
-        terminal = TerminalChat(server, out, colour=out.isatty())
+        terminal = TerminalChat(server, out, colour=out.isatty(), interactive=interactive)
         settings = replace(settings, admin_ids=settings.admin_ids | {LOCAL_ADMIN_ID})
         async with running_bot(settings, server):
             terminal.say(f"本地对话（不联网，你是管理员）。{HELP}")
-            while True:
-                line = await asyncio.to_thread(_read_line, stdin, interactive)
-                if line is None:
-                    break
-                if not interactive and line.strip():
-                    terminal.say(f"你> {line.rstrip()}")
-                await terminal.handle(line)
+            watcher = asyncio.create_task(terminal.watch())
+            try:
+                while True:
+                    line = await asyncio.to_thread(_read_line, stdin, interactive)
+                    if line is None:
+                        break
+                    if not interactive and line.strip():
+                        terminal.say(f"{PROMPT}{line.rstrip()}")
+                    await terminal.handle(line)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+        terminal.show_changes()  # what the bot finished while it stopped (it completes the work in hand)
+    if interactive:
+        print(file=out)
     return 0
 
 
 def _read_line(stdin: TextIO, interactive: bool) -> str | None:
     if interactive:
         try:
-            return input("你> ")
+            return input(PROMPT)
         except EOFError:
             return None
     line = stdin.readline()

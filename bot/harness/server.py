@@ -692,6 +692,10 @@ class FakeTelegramServer:
         async with self._changed:
             self._changed.notify_all()
 
+    async def wait_until(self, predicate: Callable[[], T | None], timeout: float) -> T:
+        """Waits until predicate, checked on every change of the server's state, gives a value."""
+        return await self._wait(predicate, timeout, "change")
+
     async def _wait(self, predicate: Callable[[], T | None], timeout: float, what: str) -> T:
         """Waits on the server's condition until predicate gives a value."""
         async with self._changed:
