@@ -68,14 +68,16 @@ def is_heading(line: str) -> bool:
     return len(line) <= HEADING_MAX and (line[-1] not in "。！？!?；;…" or bool(SALUTATION.match(fold(line))))
 
 
-def heads_next(line: str, next_line: str | None) -> bool:
+def heads_next(line: str, before: str | None, after: str | None) -> bool:
     """A short one-sentence line that belongs with the paragraph after it: a numbered heading written
-    as a sentence, or a lead-in to a numbered point."""
-    if len(line) > HEADING_MAX or len(split_sentences(line)) != 1 or next_line is None:
+    as a sentence (numbered, between unnumbered paragraphs: not an item of a list), or an unnumbered
+    lead-in to a numbered point."""
+    if len(line) > HEADING_MAX or after is None or len(split_sentences(line)) != 1:
         return False
-    return bool(ENUMERATED.match(line) and not ENUMERATED.match(next_line)) or bool(
-        ENUMERATED.match(next_line) and not ENUMERATED.match(line)
-    )
+    numbered, next_numbered = bool(ENUMERATED.match(line)), bool(ENUMERATED.match(after))
+    if numbered:
+        return not next_numbered and not (before is not None and ENUMERATED.match(before))
+    return next_numbered
 
 
 def search_form(text: str, spun: bool = False) -> str:
@@ -120,7 +122,9 @@ def _units(lines: tuple[str, ...], repaired: frozenset[str] = frozenset()) -> li
     for k, line in enumerate(lines):
         if TOP_HEADING.match(line):
             section = line
-        if is_heading(line) or heads_next(line, lines[k + 1] if k + 1 < len(lines) else None):
+        before = lines[k - 1] if k else None
+        after = lines[k + 1] if k + 1 < len(lines) else None
+        if is_heading(line) or heads_next(line, before, after):
             headings.append(line)
             continue
         paragraph += 1

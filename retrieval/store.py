@@ -142,7 +142,8 @@ class Store(SQLiteFile):
         for c in index.chunks:
             paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
         chunk_rows = [
-            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key, int(c.repaired))
+            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key,
+             int(c.repaired))
             for i, (c, d, key) in enumerate(zip(index.chunks, index.duplicate_of.tolist(), index.content_keys,
                                                 strict=True))
         ]
