@@ -2,9 +2,9 @@
 
 Headings join the paragraph they head, so a passage reads with its point and
 a heading never stands alone — also a numbered heading written as a sentence
-(〔二〕着力抓好质量安全。) and a one-sentence lead-in to a numbered list; long
-paragraphs are cut at sentence ends into balanced pieces; runs of short
-paragraphs (list items) are packed together.
+(〔二〕着力抓好质量安全。), and a one-sentence paragraph left alone after
+packing (a lead-in) joins the next; long paragraphs are cut at sentence ends
+into balanced pieces; runs of short paragraphs (list items) are packed together.
 """
 
 from __future__ import annotations
@@ -69,15 +69,11 @@ def is_heading(line: str) -> bool:
 
 
 def heads_next(line: str, before: str | None, after: str | None) -> bool:
-    """A short one-sentence line that belongs with the paragraph after it: a numbered heading written
-    as a sentence (numbered, between unnumbered paragraphs: not an item of a list), or an unnumbered
-    lead-in to a numbered point."""
-    if len(line) > HEADING_MAX or after is None or len(split_sentences(line)) != 1:
+    """A numbered heading written as a sentence (〔二〕着力抓好质量安全……。): a short numbered line of one
+    sentence between unnumbered paragraphs (not an item of a list), which belongs with the paragraph after it."""
+    if len(line) > HEADING_MAX or after is None or len(split_sentences(line)) != 1 or not ENUMERATED.match(line):
         return False
-    numbered, next_numbered = bool(ENUMERATED.match(line)), bool(ENUMERATED.match(after))
-    if numbered:
-        return not next_numbered and not (before is not None and ENUMERATED.match(before))
-    return next_numbered
+    return not ENUMERATED.match(after) and not (before is not None and ENUMERATED.match(before))
 
 
 def search_form(text: str, spun: bool = False) -> str:
@@ -104,7 +100,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def chunk_speech(speech: Speech) -> list[Chunk]:
     pieces: list[_Unit] = []
-    for unit in _pack_short(_units(speech.lines, speech.repaired)):
+    for unit in _no_lone_sentence(_pack_short(_units(speech.lines, speech.repaired))):
         pieces.extend(_split_long(unit))
     return [
         Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, speech.spun,
@@ -155,6 +151,29 @@ def _pack_short(units: list[_Unit]) -> list[_Unit]:
             continue
         packed.append(_Unit(unit.paragraph, unit.section, unit.headed, unit.text, unit.repaired))
     return packed
+
+
+def _no_lone_sentence(units: list[_Unit]) -> list[_Unit]:
+    """A passage of one short sentence that packing left alone (a lead-in such as 面对新的形势，我们必须……。
+    before a long point) joins the paragraph after it, or the one before when it is the last."""
+    out: list[_Unit] = []
+    carried: _Unit | None = None
+    for unit in units:
+        if carried is not None:
+            unit = _Unit(carried.paragraph, unit.section, True, f"{carried.text}\n{unit.text}",
+                         carried.repaired or unit.repaired)
+            carried = None
+        if len(unit.text) <= HEADING_MAX and len(split_sentences(unit.text)) == 1:
+            carried = unit
+            continue
+        out.append(unit)
+    if carried is not None:
+        if out:
+            out[-1].text = f"{out[-1].text}\n{carried.text}"
+            out[-1].repaired = out[-1].repaired or carried.repaired
+        else:
+            out.append(carried)
+    return out
 
 
 def _split_long(unit: _Unit) -> list[_Unit]:
