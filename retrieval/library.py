@@ -16,7 +16,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from retrieval.build import content_key
 from retrieval.corpus import corpus_files, file_tag, speeches_of_text
 from retrieval.index import Index
-from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, document_text
+from retrieval.sources import (
+    SUPPORTED_SUFFIXES,
+    NotRegularFile,
+    SourceError,
+    TooLarge,
+    document_text,
+    read_regular_file,
+)
 from retrieval.speeches import Speech
 from retrieval.text import char_text
 
@@ -24,10 +31,17 @@ REMOVED_DIR = "removed"
 NAME_MAX = 100
 # A document whose passages the index already holds at least this share of is a copy.
 DUPLICATE_SHARE = 0.8
+# What a speech minimally holds: a sentence or two of Chinese prose besides its title and greeting, and
+# Chinese as the main script. A password file, a list of numbers or a bare "同志们：" is not one.
+MIN_SPEECH_HAN = 20
+MIN_HAN_SHARE = 0.5
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_WORD_CHAR = re.compile(r"\w")
 
 
 class Refusal(Enum):
     TOO_LARGE = "too_large"
+    NOT_A_FILE = "not_a_file"
     UNSAFE_NAME = "unsafe_name"
     UNSUPPORTED = "unsupported"
     EXISTS = "exists"
@@ -66,11 +80,40 @@ def check_document(name: str, data: bytes, data_dir: Path, index: Index | None, 
     speeches = speeches_of_text(text, safe, file_tag(safe))
     if not speeches:
         raise RefusedChange(Refusal.NO_SPEECH, f"{safe}: no speech text left after cleaning")
+    if not is_speech_like(speeches):
+        raise RefusedChange(
+            Refusal.NO_SPEECH, f"{safe}: not speech text (under {MIN_SPEECH_HAN} Chinese characters of prose)"
+        )
     if index is not None:
         held = _held_copy(speeches, index)
         if held is not None:
             raise RefusedChange(Refusal.DUPLICATE, f"{safe}: the corpus already holds this text as {held}")
     return CheckedDocument(safe, data, speeches)
+
+
+def read_candidate(path: Path, max_bytes: int) -> bytes:
+    """A file offered from a shell (`speechbot add`): a regular file within the upload limit, or a refusal.
+
+    A symlink is refused whatever it points at (/etc/passwd, /dev/zero), a FIFO or device is never opened
+    for reading, and the size is checked before reading.
+    """
+    try:
+        return read_regular_file(path, max_bytes)
+    except TooLarge as exc:
+        raise RefusedChange(Refusal.TOO_LARGE, str(exc)) from exc
+    except NotRegularFile as exc:
+        raise RefusedChange(Refusal.NOT_A_FILE, str(exc)) from exc
+    except SourceError as exc:
+        raise RefusedChange(Refusal.NOT_FOUND, str(exc)) from exc
+
+
+def is_speech_like(speeches: list[Speech]) -> bool:
+    """Enough Chinese prose beyond titles and greetings, and Chinese the main script of the text."""
+    body = [line for s in speeches for line in s.lines if line.strip() and not line.rstrip().endswith(("：", ":"))]
+    text = "".join(body)
+    han = len(_HAN.findall(text))
+    words = len(_WORD_CHAR.findall(text))
+    return han >= MIN_SPEECH_HAN and han >= MIN_HAN_SHARE * words
 
 
 def checked_name(name: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -11,6 +13,20 @@ import docx
 from markdown_it import MarkdownIt
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
+
+# A corpus file larger than this is not a speech (the bundled ones are under 100 KB); it bounds what
+# reading the data folder may take in, as MAX_UPLOAD_BYTES bounds an upload.
+MAX_SOURCE_BYTES = 20_000_000
+
+# A .docx is a zip: these bound what unpacking one may cost, whatever its size on disk. The XML parts are
+# what python-docx parses into a tree (about ten times their size in memory); a speech's document.xml is
+# well under a megabyte. Other parts (images) are only held as bytes. python-docx takes ~20 µs an element
+# to read text, so the element count of the body is bounded too (a formatted 50-page speech has ~30,000).
+MAX_DOCX_XML_BYTES = 4_000_000
+MAX_DOCX_ELEMENTS = 100_000
+MAX_DOCX_TOTAL_BYTES = 64_000_000
+MAX_DOCX_PARTS = 2_000
+_READ_CHUNK = 1 << 16
 
 # Share of characters that must be readable text; a binary file decoded as
 # GB18030 (which accepts many byte sequences) ends up full of rare symbols
@@ -38,12 +54,49 @@ def decode(data: bytes, name: str) -> str:
     return text
 
 
-def read_text(path: Path) -> str:
+class NotRegularFile(SourceError):
+    """A path that is a symlink, a device, a FIFO or a folder: never read, whatever it points at."""
+
+
+class TooLarge(SourceError):
+    """A file over the size limit, found out before reading it whole."""
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most max_bytes; never follows a symlink, never blocks on a FIFO.
+
+    lstat refuses what is not a regular file before opening; O_NOFOLLOW and fstat close the race where the
+    path is swapped for a symlink or a FIFO between the check and the open; reading stops one byte past the
+    limit, so a file that grows meanwhile cannot make it read more.
+    """
     try:
-        data = path.read_bytes()
+        before = os.lstat(path)
     except OSError as exc:
         raise SourceError(f"{path.name}: cannot read ({exc.strerror})") from exc
-    return document_text(data, path.name)
+    _check_regular(path, before, max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise NotRegularFile(f"{path.name}: cannot open as a plain file ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as handle:
+        _check_regular(path, os.fstat(handle.fileno()), max_bytes)
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"{path.name}: over the {max_bytes}-byte limit")
+    return data
+
+
+def _check_regular(path: Path, status: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(status.st_mode) else "not a regular file"
+        raise NotRegularFile(f"{path.name}: {kind}; only plain files are read")
+    if status.st_size > max_bytes:
+        raise TooLarge(f"{path.name}: {status.st_size} bytes, over the {max_bytes}-byte limit")
+
+
+def read_text(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> str:
+    return document_text(read_regular_file(path, max_bytes), path.name)
 
 
 def document_text(data: bytes, name: str) -> str:
@@ -63,11 +116,40 @@ def document_text(data: bytes, name: str) -> str:
 
 
 def _docx_text(data: bytes, name: str) -> str:
+    """The paragraphs of a .docx, once its unpacked size is known to be bounded; any failure is a SourceError."""
     try:
+        _check_docx_parts(data, name)
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        if sum(1 for _ in document.element.body.iter()) > MAX_DOCX_ELEMENTS:
+            raise SourceError(f"{name}: the .docx holds too many elements (over {MAX_DOCX_ELEMENTS})")
+        return "\n".join(p.text for p in document.paragraphs)
+    except SourceError:
+        raise
+    except Exception as exc:  # zip, XML and python-docx errors alike: a file we cannot read, in one line
         raise SourceError(f"{name}: not a readable .docx file ({exc.__class__.__name__})") from exc
-    return "\n".join(p.text for p in document.paragraphs)
+
+
+def _check_docx_parts(data: bytes, name: str) -> None:
+    """Refuse a zip bomb: the sizes its headers declare, then the bytes each part really unpacks to, counted."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_DOCX_PARTS:
+            raise SourceError(f"{name}: {len(parts)} parts in the .docx, over {MAX_DOCX_PARTS}")
+        xml_total = total = 0
+        for part in parts:
+            is_xml = part.filename.lower().endswith((".xml", ".rels"))
+            declared = part.file_size
+            if declared > MAX_DOCX_TOTAL_BYTES - total or (is_xml and declared > MAX_DOCX_XML_BYTES - xml_total):
+                raise SourceError(f"{name}: the .docx unpacks to too much text (a zip bomb?)")
+            # zipfile stops at the declared size and checks the CRC, but count what comes out all the same.
+            unpacked = 0
+            with archive.open(part) as stream:
+                while chunk := stream.read(_READ_CHUNK):
+                    unpacked += len(chunk)
+                    if unpacked > declared:
+                        raise SourceError(f"{name}: a .docx part unpacks past its declared size")
+            total += unpacked
+            xml_total += unpacked if is_xml else 0
 
 
 def _markdown_text(text: str) -> str:

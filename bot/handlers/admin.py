@@ -27,11 +27,12 @@ UPLOADS_ARE_FOR_ADMINS = (
 
 UPLOAD_REFUSALS = {
     Refusal.TOO_LARGE: "文件太大（上限 {limit}）。",
+    Refusal.NOT_A_FILE: "只接受普通文件（不接受链接、设备或管道）。",
     Refusal.UNSAFE_NAME: "文件名不安全，请用普通文件名（不含路径、不以点开头）。",
     Refusal.UNSUPPORTED: "只接受 .txt（UTF-8 或 GB18030）、.docx 和 .md 文件。",
     Refusal.EXISTS: "已有同名文件，为免覆盖，请改名后再发。",
     Refusal.NOT_TEXT: "读不出文字：文件为空、是二进制文件，或编码不是 UTF-8 / GB18030。",
-    Refusal.NO_SPEECH: "清理网页杂项后没有剩下讲话正文。",
+    Refusal.NO_SPEECH: "没有讲话正文：清理网页杂项后文字太少，或不是中文讲话。",
     Refusal.DUPLICATE: "语料中已有这篇讲话。",
     Refusal.NOT_FOUND: "没有找到。",
 }

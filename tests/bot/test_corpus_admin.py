@@ -15,6 +15,7 @@ import pytest
 from bot.settings import Settings
 from tests.bot.conftest import ADMIN_ID, USER_ID, Harness, bot_session
 from tests.conftest import DATA_DIR
+from tests.hostile import broken_xml_docx, spaces_bomb
 
 NEW_SPEECH = (
     "全县计量工作会议讲话\n同志们：\n"
@@ -71,6 +72,35 @@ async def test_bad_uploads_are_refused_and_change_nothing(
     reply = await upload(admin_bot, ADMIN_ID, name, data)
     assert says in reply and "未改动语料" in reply
     assert corpus_state(admin_bot) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "says"),
+    [
+        ("bomb.docx", lambda: spaces_bomb(100), "读不出文字"),
+        ("broken.docx", broken_xml_docx, "读不出文字"),
+        ("passwd.txt", lambda: Path("/etc/passwd").read_bytes(), "没有讲话正文"),
+        ("greeting.md", lambda: "# 讲话\n\n同志们：\n".encode(), "没有讲话正文"),
+    ],
+    ids=["docx-bomb", "docx-bad-xml", "passwd", "greeting-only"],
+)
+async def test_hostile_uploads_get_one_refusal_and_change_nothing(
+    admin_bot: Harness, name: str, make, says: str
+) -> None:
+    before = corpus_state(admin_bot)
+    reply = await upload(admin_bot, ADMIN_ID, name, make())
+    assert reply.startswith("❌ 未改动语料：") and says in reply
+    assert corpus_state(admin_bot) == before
+
+
+async def test_a_markdown_upload_is_read_without_its_markup(admin_bot: Harness) -> None:
+    markdown = "# 全县计量工作会议讲话\n\n同志们：\n\n今年我们要在全县推广**智慧计量监管平台**，" \
+        "对加油机、电子秤实施远程在线监测，计划年内接入计量器具三千二百台，实现强制检定全覆盖。\n"
+    reply = await upload(admin_bot, ADMIN_ID, "jiliang.md", markdown.encode())
+    assert "✅ 已加入 jiliang.md：1 篇讲话（全县计量工作会议讲话）" in reply
+    chat = admin_bot.server.private_chat(USER_ID)
+    answer = await admin_bot.server.ask(chat, chat, "智慧计量监管平台接入多少台计量器具")
+    assert "三千二百台" in answer["text"] and "**" not in answer["text"] and "#" not in answer["text"]
 
 
 async def test_a_non_admin_upload_is_refused(admin_bot: Harness) -> None:
