@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.input import prepare_question
-from bot.logs import setup_logging
+from bot.logs import redact, setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.corpus import corpus_files
@@ -45,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = args.command not in ("run", "chat")
     setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
     if args.command == "run" and settings.token:
-        run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
-        return 0
+        return _run_bot_reporting(settings)
     if args.command == "run":
         print("No TELEGRAM_BOT_TOKEN set: starting the local harness chat (no Telegram, no network).", file=sys.stderr)
         args.handler = _chat
@@ -358,6 +358,25 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.chat import run_chat
 
     return await run_chat(settings)
+
+
+def _run_bot_reporting(settings: Settings) -> int:
+    """run_bot, with a start-up failure told in one line that never holds the token (systemd keeps stderr)."""
+    from telegram.error import InvalidToken
+
+    secrets = [settings.token, settings.webhook_secret]
+    try:
+        run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
+    except InvalidToken:
+        print("speechbot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); get the current one from "
+              "@BotFather", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        logging.getLogger("speechbot").debug("the bot stopped on an error", exc_info=True)  # redacted by the filter
+        print(f"speechbot: the bot stopped: {redact(f'{exc.__class__.__name__}: {exc}', secrets)}",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_bot(settings: Settings) -> None:
