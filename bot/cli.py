@@ -27,7 +27,7 @@ from retrieval.index import Hit
 from retrieval.library import RefusedChange, read_candidate
 from retrieval.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
 from retrieval.service import ReindexError, ReindexReport, SearchService
-from retrieval.store import Store
+from retrieval.store import Store, StoreUnavailable
 from retrieval.vectors import bundle_path, corpus_texts, write_bundle
 
 
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         args.handler = _chat
     try:
         return asyncio.run(args.handler(settings, args))
+    except StoreUnavailable as exc:
+        print(f"speechbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (speechbot ask … | head): not an error

@@ -14,14 +14,15 @@ BUSY_TIMEOUT_MS = 10_000
 class SQLiteFile:
     """Subclasses set up their tables in prepare(); `db` is the open connection."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path)
-        await self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         await self.prepare()
         return self
 

@@ -91,31 +91,65 @@ class StoredIndex:
         return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
 
 
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened now (busy, read-only, missing folder); the file is left as it is."""
+
+
+class DamagedStore(sqlite3.DatabaseError):
+    """SQLite's own check found damaged pages."""
+
+
+# Only these mean the file itself is damaged; anything else (busy, locked, read-only, cannot open, I/O)
+# is a condition to report, and the file, with its committed rows, stays where it is.
+CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, DamagedStore) or (code is not None and code & 0xFF in CORRUPT_CODES)
+
+
 class Store(SQLiteFile):
     async def open(self) -> Store:
-        """Open (or create) the file; one that is not a readable SQLite database is moved aside and started anew."""
+        """Open (or create) the file. Only a file SQLite calls corrupt is moved aside (with its -wal and -shm,
+        never deleted) and started anew; a busy or read-only one raises StoreUnavailable, left untouched."""
         try:
             return await super().open()
         except sqlite3.DatabaseError as exc:
             await self.close()
+            if not is_corrupt(exc):
+                raise StoreUnavailable(self._unavailable(exc)) from exc
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
             log.warning("store %s is unreadable (%s); moved it to %s and starting a new one", self.path, exc, aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):  # they belong to the damaged file: keep them beside it
+                companion = Path(f"{self.path}{suffix}")
+                if companion.exists():
+                    companion.rename(f"{aside}{suffix}")
             self.path.rename(aside)
             return await super().open()
 
+    def _unavailable(self, exc: sqlite3.DatabaseError) -> str:
+        name = getattr(exc, "sqlite_errorname", "") or exc.__class__.__name__
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return (f"store {self.path} is busy: another process (a reindex or add?) held its write lock for "
+                    f"{self.busy_timeout_ms / 1000:g} s; try again when it is done")
+        return f"cannot open store {self.path}: {exc} ({name}); the file was left as it is"
+
     async def prepare(self) -> None:
-        await self.db.execute("PRAGMA journal_mode=WAL")
+        # Each write below is made only when needed, so opening a healthy store never waits for the write
+        # lock another process may hold (WAL lets it read meanwhile).
+        if (await self._fetchone("PRAGMA journal_mode")) != ("wal",):
+            await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         if (await self._fetchone("PRAGMA quick_check")) != ("ok",):
-            raise sqlite3.DatabaseError("quick_check found damaged pages")
+            raise DamagedStore("quick_check found damaged pages")
         version = (await self._fetchone("PRAGMA user_version"))[0]
         if version != SCHEMA_VERSION:
             await self._drop_index_tables()
         await self.db.executescript(INDEX_SCHEMA)
         await self.db.executescript(VECTOR_SCHEMA)
-        await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version != SCHEMA_VERSION:
+            await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         await self.db.commit()
 
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple:
