@@ -32,7 +32,7 @@ from retrieval.index import Index
 from retrieval.ranker import MODEL_PATH, Answer, RankerModel
 from retrieval.retriever import Retriever, load_model
 from retrieval.speeches import Speech
-from retrieval.store import Store
+from retrieval.store import Store, inconsistency
 from retrieval.vectors import assemble, bundle_path, missing_texts, read_bundle
 
 # Texts embedded per batch of the background job: a batch takes a few seconds on one core.
@@ -114,8 +114,11 @@ class SearchService:
         if await self.store.has_index():
             try:
                 stored = await self.store.load_index()
-                await self._serve(await asyncio.to_thread(stored.to_index))
-                return None
+                problem = inconsistency(stored)
+                if problem is None:
+                    await self._serve(await asyncio.to_thread(stored.to_index))
+                    return None
+                log.warning("stored index inconsistent (%s); rebuilding from %s", problem, self.data_dir)
             except Exception:
                 log.exception("stored index unreadable; rebuilding from %s", self.data_dir)
         else:

@@ -91,6 +91,37 @@ class StoredIndex:
         return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
 
 
+def inconsistency(stored: StoredIndex) -> str | None:
+    """What is logically wrong with a loaded index (SQLite only vouches for its pages), or None.
+
+    Emptied or half-deleted tables read back without an error but answer nothing, or fail on every
+    question; these checks are cheap next to a rebuild.
+    """
+    n = len(stored.chunks)
+    if not stored.speeches:
+        return "no speeches"
+    if not n:
+        return "no passages"
+    if stored.info.get("passages") != str(n):
+        return f"{n} passages stored, {stored.info.get('passages')} recorded"
+    speech_ids = {s.id for s in stored.speeches}
+    dangling = sum(1 for c in stored.chunks if c.speech_id not in speech_ids)
+    if dangling:
+        return f"{dangling} passages of missing speeches"
+    empty = len(speech_ids - {c.speech_id for c in stored.chunks})
+    if empty:
+        return f"{empty} speeches without passages"
+    if len(stored.duplicate_of) != n or any(not 0 <= d < n for d in stored.duplicate_of):
+        return "duplicate links out of range"
+    for name, arrays in stored.fields.items():
+        terms = len(arrays.codes)
+        if (len(arrays.indptr) != terms + 1 or len(arrays.nonoccurrence) != terms
+                or not int(arrays.indptr[-1]) == len(arrays.indices) == len(arrays.data)
+                or (len(arrays.indices) and int(arrays.indices.max()) >= n)):
+            return f"the {name} field's arrays do not fit {n} passages"
+    return None
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be opened now (busy, read-only, missing folder); the file is left as it is."""
 

@@ -20,18 +20,29 @@ from tests.conftest import DATA_DIR
 ROWS = 100
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once: the index of one file of two speeches and ROWS committed query-log rows."""
+    folder = tmp_path_factory.mktemp("built")
+    (folder / "data").mkdir()
+    shutil.copy(DATA_DIR / "004_342c7815cd97eb2a.txt", folder / "data")
+
+    async def build() -> None:
+        async with Store(folder / "store.sqlite3") as store, Records(store.path) as records:
+            await SearchService(store, folder / "data").start()
+            for n in range(ROWS):
+                await records.log_question("private", hash_user(n, "salt"), f"k{n}", f"问题{n}", [], 1.0)
+
+    asyncio.run(build())
+    return folder
+
+
 @pytest.fixture
-async def store_with_rows(tmp_path: Path) -> Path:
-    """A healthy store: the index of one file and ROWS committed query-log rows."""
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
-    db = tmp_path / "store.sqlite3"
-    async with Store(db) as store, Records(db) as records:
-        await SearchService(store, data).start()
-        for n in range(ROWS):
-            await records.log_question("private", hash_user(n, "salt"), f"k{n}", f"问题{n}", [], 1.0)
-    return db
+def store_with_rows(built: Path, tmp_path: Path) -> Path:
+    """A healthy store of our own (a copy of the built one, its data folder beside it)."""
+    shutil.copytree(built / "data", tmp_path / "data")
+    shutil.copy(built / "store.sqlite3", tmp_path / "store.sqlite3")
+    return tmp_path / "store.sqlite3"
 
 
 @contextmanager
@@ -63,7 +74,7 @@ async def test_a_store_locked_by_another_writer_opens_and_serves(store_with_rows
         async with Store(db, busy_timeout_ms=500) as store:  # the old code waited out the timeout, then moved it
             service = SearchService(store, db.parent / "data")
             assert await service.start() is None  # loaded from the store, not rebuilt
-            assert (await service.search("区长质量奖的奖金是多少", 1)) is not None
+            assert (await service.search("金华市质量强镇试点", 1))
     assert committed_rows(db) == ROWS and nothing_moved(db)
 
 
@@ -98,3 +109,31 @@ async def test_a_corrupt_store_goes_aside_with_its_wal_files(store_with_rows: Pa
         assert not await store.has_index()
     aside = [p.name for p in db.parent.iterdir() if ".corrupt-" in p.name]
     assert len(aside) == 2 and any(n.endswith("-wal") for n in aside)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("DELETE FROM chunks", "no passages"),
+        ("DELETE FROM speeches", "no speeches"),
+        ("DELETE FROM speeches WHERE ordinal = 0", "passages of missing speeches"),
+        ("DELETE FROM chunks WHERE speech_id = (SELECT id FROM speeches LIMIT 1)", "passages stored"),
+        ("UPDATE meta SET value = '3' WHERE key = 'passages'", "recorded"),
+    ],
+    ids=["chunks-emptied", "speeches-emptied", "dangling-speech-ids", "speech-lost-its-chunks", "count-off"],
+)
+async def test_a_logically_damaged_index_is_rebuilt_at_start_up_with_a_log_line(
+    store_with_rows: Path, caplog: pytest.LogCaptureFixture, damage: str, says: str
+) -> None:
+    db = store_with_rows
+    with sqlite3.connect(db) as conn:
+        conn.execute(damage)
+    with caplog.at_level("WARNING", logger="retrieval.service"):
+        async with Store(db) as store:
+            service = SearchService(store, db.parent / "data")
+            report = await service.start()
+            hits = await service.search("金华市质量强镇试点", 3)
+    assert report is not None and report.speeches == 2  # rebuilt from the data folder
+    assert hits and hits[0].speech_id in service.index.speeches
+    assert "stored index inconsistent" in caplog.text and says in caplog.text
+    assert committed_rows(db) == ROWS
