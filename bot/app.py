@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import replace
 
 from telegram import BotCommandScopeDefault, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -54,6 +55,9 @@ async def on_startup(application: Application) -> None:
     if report:
         log.info("built the index: %d speeches, %d passages in %.1f s", report.speeches, report.chunks, report.seconds)
     records = await Records(settings.db_path).open()
+    if not settings.user_hash_salt:
+        settings = replace(settings, user_hash_salt=await records.user_salt())
+        application.bot_data["settings"] = settings
     application.bot_data["services"] = BotServices(
         settings,
         store,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS query_log (
 );
 CREATE INDEX IF NOT EXISTS query_log_at ON query_log(at);
 CREATE INDEX IF NOT EXISTS query_log_key ON query_log(key, user_hash);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS admin_log (
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -55,6 +57,9 @@ def question_key(question: str) -> str:
 
 
 def hash_user(user_id: int, salt: str) -> str:
+    """The user as the log keeps them; an empty salt would let anyone enumerate Telegram ids back."""
+    if not salt:
+        raise ValueError("hash_user needs a salt (USER_HASH_SALT or the one kept in the store)")
     return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:16]
 
 
@@ -74,6 +79,16 @@ class Records(SQLiteFile):
     async def prepare(self) -> None:
         await self.db.executescript(SCHEMA)
         await self.db.commit()
+
+    async def user_salt(self) -> str:
+        """The salt for user hashes when USER_HASH_SALT is unset: made at random once, then kept here."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO secrets (name, value) VALUES ('user_hash_salt', ?)", (secrets.token_hex(16),)
+        )
+        await self.db.commit()
+        async with self.db.execute("SELECT value FROM secrets WHERE name = 'user_hash_salt'") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0])
 
     async def question_for(self, key: str) -> str | None:
         async with self.db.execute("SELECT question FROM asked WHERE key = ?", (key,)) as cursor:

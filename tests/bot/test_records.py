@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.records import Records, hash_user
+from bot.settings import Settings
 from retrieval.store import Store
+from tests.bot.conftest import USER_ID, bot_session
 
 
 async def test_old_questions_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
@@ -24,8 +32,34 @@ async def test_old_questions_are_pruned_and_recent_ones_kept(tmp_path: Path) -> 
         assert [row[3] for row in await records.log_rows()] == ["新问题"]
 
 
-def test_user_hashes_are_salted_and_not_the_id() -> None:
-    assert hash_user(42, "a") != hash_user(42, "b") and "42" not in hash_user(42, "a")
+def test_user_hashes_are_salted_and_never_unsalted() -> None:
+    unsalted = hashlib.sha256(b":42").hexdigest()[:16]
+    assert hash_user(42, "a") != hash_user(42, "b")
+    assert unsalted not in (hash_user(42, "a"), hash_user(42, "b"))
+    assert hash_user(42, "a") == hash_user(42, "a") and len(hash_user(42, "a")) == 16
+    with pytest.raises(ValueError, match="salt"):
+        hash_user(42, "")
+
+
+async def test_without_user_hash_salt_a_random_salt_is_made_once_and_kept(settings: Settings) -> None:
+    settings = replace(settings, user_hash_salt="")
+
+    async def ask_once() -> str:
+        async with bot_session(settings) as harness:
+            chat = harness.server.private_chat(USER_ID)
+            await harness.server.ask(chat, chat, "区长质量奖的奖金是多少")
+            salt = harness.app.bot_data["services"].settings.user_hash_salt
+        with sqlite3.connect(settings.db_path) as conn:
+            hashes = [r[0] for r in conn.execute("SELECT user_hash FROM query_log ORDER BY id")]
+        assert hashes[-1] == hash_user(USER_ID, salt)
+        return hashes[-1]
+
+    first, second = await ask_once(), await ask_once()
+    assert first == second  # the same user is the same hash after a restart
+    assert first != hashlib.sha256(f":{USER_ID}".encode()).hexdigest()[:16]
+    with sqlite3.connect(settings.db_path) as conn:
+        (salt,) = conn.execute("SELECT value FROM secrets WHERE name = 'user_hash_salt'").fetchone()
+    assert re.fullmatch(r"[0-9a-f]{32}", salt)
 
 
 async def test_export_log_writes_csv(tmp_path: Path) -> None:
