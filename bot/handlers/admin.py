@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from html import escape
@@ -200,6 +201,9 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     except ReindexError as exc:
         await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(str(exc))}")
         return
+    except asyncio.CancelledError:  # the bot is stopping (bot/shutdown.py): the change was rolled back
+        await progress.edit_text("❌ 服务正在重启，语料和索引保持原样，请稍后再试。")
+        raise
     except Exception:
         await progress.edit_text("❌ 出错了，语料和索引保持原样。详情见日志。")
         raise

@@ -143,16 +143,15 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
         await message.reply_text(
             no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE
         )
-    context.application.create_task(
-        bot_services.records.log_question(
-            message.chat.type,
-            hash_user(user_id, bot_services.settings.user_hash_salt),
-            key,
-            question,
-            [h.chunk_id for h in hits],
-            latency_ms,
-        ),
-        update=update,
+    # Awaited (after the reply went out), so a stop waits for it: the log row and the question behind the
+    # buttons are never lost to a shutdown.
+    await bot_services.records.log_question(
+        message.chat.type,
+        hash_user(user_id, bot_services.settings.user_hash_salt),
+        key,
+        question,
+        [h.chunk_id for h in hits],
+        latency_ms,
     )
 
 

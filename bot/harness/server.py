@@ -844,6 +844,10 @@ class FakeTelegramServer:
         messages = self._messages.get(chat_id, {}).values()
         return [copy.deepcopy(m) for m in messages if m["from"]["id"] == self.bot_user.id]
 
+    def pending_updates(self) -> list[dict]:
+        """Updates not yet confirmed by the bot: Telegram delivers these again to the next getUpdates."""
+        return copy.deepcopy(self._updates)
+
     def _last_user_message_id(self, chat_id: int) -> int:
         messages = self._messages.get(chat_id, {}).values()
         return max((m["message_id"] for m in messages if m["from"]["id"] != self.bot_user.id), default=0)
