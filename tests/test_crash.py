@@ -1,9 +1,12 @@
-"""A reindex killed with SIGKILL leaves a complete index behind, old or new, never a mix."""
+"""A rebuild that fails or is killed inside its write transaction leaves the old index, whole.
+
+Faults are injected where they must happen: an SQLite trigger in the store's own file aborts (or slows) the
+transaction at a chosen passage row, so no timing decides what is tested.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import signal
@@ -15,76 +18,140 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.service import SearchService
+from retrieval.library import REMOVED_DIR
+from retrieval.service import ReindexError, SearchService
 from retrieval.store import Store
 from tests.conftest import DATA_DIR
 
+OLD_FILE = "003_43aee00df7e627f5.txt"
+NEW_FILE = "004_342c7815cd97eb2a.txt"
+SPEECH = (
+    "全县计量工作会议讲话\n同志们：\n今年我们要在全县推广智慧计量监管平台，对加油机、电子秤实施远程在线监测，"
+    "计划年内接入计量器具三千二百台，实现强制检定全覆盖。\n"
+)
 
-def counts(db: Path) -> tuple[int, int, int]:
-    """Speeches, chunks, and chunks whose speech is missing, as a fresh reader sees them."""
+
+def state(db: Path) -> tuple[list[str], int, int]:
+    """Speech ids, passages, and passages whose speech is missing, as a fresh reader sees them."""
     with sqlite3.connect(db) as conn:
-        speeches = conn.execute("SELECT COUNT(*) FROM speeches").fetchone()[0]
+        speeches = [r[0] for r in conn.execute("SELECT id FROM speeches ORDER BY ordinal")]
         chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         orphans = conn.execute(
             "SELECT COUNT(*) FROM chunks WHERE speech_id NOT IN (SELECT id FROM speeches)"
         ).fetchone()[0]
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     return speeches, chunks, orphans
 
 
-def reindex(db: Path, data: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(data)}
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "reindex"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def fail_at_passage(db: Path, row: int) -> None:
+    """The next rebuild's transaction aborts when it inserts passage `row` (its earlier rows are written)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            f"CREATE TRIGGER injected_fault BEFORE INSERT ON chunks WHEN NEW.ordinal = {row} "
+            "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )
 
 
-@pytest.mark.parametrize("kill_after", [1.0, 2.3, 2.6, 4.0])  # before, during and after the build
-def test_a_killed_reindex_leaves_the_old_or_the_new_index(tmp_path: Path, kill_after: float) -> None:
-    data, db = tmp_path / "data", tmp_path / "store.sqlite3"
+@pytest.fixture
+def corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """A data folder of one file and a store built from it."""
+    data = tmp_path / "data"
     data.mkdir()
-    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
-    assert reindex(db, data).wait(timeout=120) == 0
-    old = counts(db)
-
-    for path in DATA_DIR.glob("*.txt"):  # the new corpus is larger, so its build takes a while
-        shutil.copy(path, data / f"new-{path.name}")
-    process = reindex(db, data)
-    time.sleep(kill_after)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-
-    after = counts(db)
-    assert after[2] == 0
-    assert after == old or after[0] == 26, (old, after)
-
-
-def damage_pages(db: Path) -> None:
-    """Keep SQLite's header, scribble over the pages behind it."""
-    data = bytearray(db.read_bytes())
-    data[8192:] = bytes((i * 7) % 251 for i in range(len(data) - 8192))
-    db.write_bytes(bytes(data))
-
-
-@pytest.mark.parametrize("damage", ["header", "pages"])
-def test_a_corrupt_store_is_moved_aside_and_rebuilt(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
-) -> None:
+    shutil.copy(DATA_DIR / OLD_FILE, data)
     db = tmp_path / "store.sqlite3"
-    if damage == "header":
-        db.write_bytes(b"not a database at all" * 100)
-    else:
-        data = tmp_path / "data"
-        data.mkdir()
-        shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
-        assert reindex(db, data).wait(timeout=120) == 0
-        damage_pages(db)
 
-    async def start() -> int:
+    async def build() -> None:
         async with Store(db) as store:
-            service = SearchService(store, DATA_DIR)
-            await service.start()
-            return len(service.index.speeches)
+            await SearchService(store, data).start()
 
-    with caplog.at_level(logging.WARNING, logger="retrieval.store"):
-        assert asyncio.run(start()) == 25
-    assert "unreadable" in caplog.text
-    assert [p.name.startswith("store.sqlite3.corrupt-") for p in tmp_path.iterdir()].count(True) == 1
+    asyncio.run(build())
+    return data, db
+
+
+async def test_a_rebuild_failing_inside_its_transaction_keeps_the_old_index(corpus: tuple[Path, Path]) -> None:
+    data, db = corpus
+    old = state(db)
+    shutil.copy(DATA_DIR / NEW_FILE, data)
+    fail_at_passage(db, 5)
+    async with Store(db) as store:
+        service = SearchService(store, data)
+        await service.start()
+        with pytest.raises(ReindexError, match="injected fault"):
+            await service.reindex()
+        assert sorted(service.index.speeches) == old[0]  # still serving the old one
+    assert state(db) == old
+
+
+async def test_a_failed_rebuild_in_add_leaves_the_data_folder_as_it_was(corpus: tuple[Path, Path]) -> None:
+    data, db = corpus
+    old, files = state(db), sorted(p.name for p in data.iterdir())
+    fail_at_passage(db, 1)
+    async with Store(db) as store:
+        service = SearchService(store, data)
+        await service.start()
+        with pytest.raises(ReindexError, match="injected fault"):
+            await service.add_documents([("计量讲话.txt", SPEECH.encode())], 100_000)
+    assert sorted(p.name for p in data.iterdir()) == files and state(db) == old
+
+
+async def test_a_failed_rebuild_in_remove_and_restore_puts_the_file_back(corpus: tuple[Path, Path]) -> None:
+    data, db = corpus
+    shutil.copy(DATA_DIR / NEW_FILE, data)
+    async with Store(db) as store:
+        service = SearchService(store, data)
+        await service.reindex()
+        old = state(db)
+        fail_at_passage(db, 0)
+        with pytest.raises(ReindexError, match="injected fault"):
+            await service.remove_file_of("003-1")
+        assert (data / OLD_FILE).is_file() and not (data / REMOVED_DIR / OLD_FILE).exists()
+        assert state(db) == old
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER injected_fault")
+        await service.remove_file_of("003-1")
+        fail_at_passage(db, 0)
+        with pytest.raises(ReindexError, match="injected fault"):
+            await service.restore_file(OLD_FILE)
+        assert (data / REMOVED_DIR / OLD_FILE).is_file() and not (data / OLD_FILE).exists()
+
+
+def slow_transaction(db: Path) -> None:
+    """The next rebuild holds its write transaction for about a second, at its first passage row."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TRIGGER slow_write AFTER INSERT ON chunks WHEN NEW.ordinal = 0 BEGIN "
+            "SELECT COUNT(*) FROM (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+            "WHERE x < 3000000) SELECT x FROM n); END"
+        )
+
+
+def writer_is_inside_its_transaction(db: Path) -> bool:
+    """True while another connection holds the write lock (the reindex between BEGIN IMMEDIATE and COMMIT)."""
+    with sqlite3.connect(db, timeout=0, isolation_level=None) as probe:
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        probe.execute("ROLLBACK")
+        return False
+
+
+@pytest.mark.slow
+def test_a_reindex_killed_inside_its_transaction_leaves_the_old_index(corpus: tuple[Path, Path]) -> None:
+    data, db = corpus
+    old = state(db)
+    shutil.copy(DATA_DIR / NEW_FILE, data)
+    slow_transaction(db)
+    env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(data)}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "reindex"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not writer_is_inside_its_transaction(db):  # the marker: the write lock taken
+            assert process.poll() is None, "the reindex ended before its write transaction was seen"
+            time.sleep(0.005)  # a polling interval, not a guess at when the write happens
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert state(db) == old

@@ -137,3 +137,19 @@ async def test_a_logically_damaged_index_is_rebuilt_at_start_up_with_a_log_line(
     assert hits and hits[0].speech_id in service.index.speeches
     assert "stored index inconsistent" in caplog.text and says in caplog.text
     assert committed_rows(db) == ROWS
+
+
+async def test_a_store_with_damaged_pages_is_moved_aside_and_rebuilt(
+    store_with_rows: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = store_with_rows
+    data = bytearray(db.read_bytes())
+    data[8192:] = bytes((i * 7) % 251 for i in range(len(data) - 8192))  # SQLite's header kept, pages scribbled
+    db.write_bytes(bytes(data))
+    with caplog.at_level("WARNING", logger="retrieval.store"):
+        async with Store(db) as store:
+            service = SearchService(store, db.parent / "data")
+            assert await service.start() is not None  # rebuilt
+            assert len(service.index.speeches) == 2
+    assert "unreadable" in caplog.text
+    assert sum(".corrupt-" in p.name for p in db.parent.iterdir()) == 1
