@@ -77,6 +77,7 @@ def test_the_fused_ranking_equals_rank_bm25s_on_the_corpus(index: Index) -> None
     assert_same_ranking(index, reference_models(index))
 
 
+@pytest.mark.slow  # 1,200 passages through two reference implementations
 def test_the_fused_ranking_equals_rank_bm25s_on_a_synthetic_corpus(corpus) -> None:
     from retrieval.build import build_index
     from retrieval.chunking import Chunk

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts the command in a fresh interpreter
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FIELDS = {"rank", "score", "chunk_id", "speech_id", "speech_title", "source_file", "position", "text",
           "best_sentence", "matched_terms", "also_in"}

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DATA_DIR
 
 
+@pytest.mark.slow  # a real `speechbot run` subprocess
 def test_a_scripted_chat_answers_dev_questions_with_their_passages(tmp_path: Path, built_store: Path) -> None:
     db = tmp_path / "chat.sqlite3"
     shutil.copy(built_store, db)
