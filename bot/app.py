@@ -6,13 +6,14 @@ import datetime
 import logging
 from dataclasses import replace
 
-from telegram import BotCommandScopeDefault, LinkPreviewOptions
+from telegram import BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, Defaults, TypeHandler
 
 from bot.commands import USER_COMMANDS, show_admin_commands
 from bot.context import BotServices
 from bot.handlers import admin, errors, inline, questions, reading
+from bot.handlers.replies import refuse_dataless_buttons
 from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
@@ -46,6 +47,7 @@ def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None
     processor.application = application
     application.bot_data["settings"] = settings
     application.bot_data["polling"] = not settings.webhook_url
+    application.add_handler(TypeHandler(Update, refuse_dataless_buttons), group=-1)
     for module in (admin, reading, inline, questions):
         application.add_handlers(module.handlers())
     application.add_error_handler(errors.on_error)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+import typing
 from dataclasses import dataclass
 
-MAX_BYTES = 64
+from telegram.constants import InlineKeyboardButtonLimit
+
 _ID = r"[0-9A-Za-z][0-9A-Za-z.\-]{0,40}"
 _KEY = r"[0-9a-f]{12}"
 
@@ -110,49 +111,88 @@ Button = (
     | Restore
 )
 
-# Each kind: the pattern its data must match, and how the matched groups make the button.
-_PARSERS: list[tuple[re.Pattern[str], Callable[[tuple[str, ...]], Button]]] = [
-    (re.compile(rf"^p:({_KEY}):(\d{{1,3}})$"), lambda g: MorePage(g[0], int(g[1]))),
-    (re.compile(rf"^c:({_ID}:\d{{1,5}})(?::({_KEY}))?$"), lambda g: Context(g[0], g[1] or "")),
-    (re.compile(rf"^a:({_ID}:\d{{1,5}})(?::({_KEY}))?$"), lambda g: ReadAt(g[0], g[1] or "")),
-    (re.compile(rf"^r:({_ID}:\d{{1,5}})$"), lambda g: SourceText(g[0])),
-    (re.compile(rf"^o:({_ID}):(\d{{1,4}})$"), lambda g: OpenSpeech(g[0], int(g[1]))),
-    (re.compile(rf"^s:({_ID}):(\d{{1,4}})$"), lambda g: SpeechPage(g[0], int(g[1]))),
-    (re.compile(r"^l:(\d{1,4})$"), lambda g: ListPage(int(g[0]))),
-    (re.compile(rf"^f:({_KEY}):([+-])$"), lambda g: Feedback(g[0], g[1] == "+")),
-    (re.compile(r"^x:(\d)$"), lambda g: Example(int(g[0]))),
-    (re.compile(rf"^rm:({_ID})$"), lambda g: ConfirmRemove(g[0])),
-    (re.compile(r"^rs:([0-9a-f]{10})$"), lambda g: Restore(g[0])),
-]
+# Telegram's limit on callback_data, in bytes.
+MAX_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a button's data: the attribute, the pattern of its text, and whether it may be left out
+    (then it is written only when not empty, and read back as empty)."""
+
+    name: str
+    pattern: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one kind of button is written: a prefix, then its fields, ':'-separated."""
+
+    kind: type
+    prefix: str
+    fields: tuple[Field, ...]
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _PATTERNS[self.kind]
+
+    def regex(self) -> str:
+        parts = "".join(f"(?::({f.pattern}))?" if f.optional else f":({f.pattern})" for f in self.fields)
+        return f"^{re.escape(self.prefix)}{parts}$"
+
+    def write(self, button: Button) -> str:
+        values = [(f, getattr(button, f.name)) for f in self.fields]
+        return ":".join([self.prefix, *(_write(v) for f, v in values if not (f.optional and v == ""))])
+
+    def read(self, match: re.Match[str]) -> Button:
+        hints = typing.get_type_hints(self.kind)
+        return self.kind(*(_read(hints[f.name], text or "") for f, text in zip(self.fields, match.groups(),
+                                                                                 strict=True)))
+
+
+_PASSAGE = rf"{_ID}:\d{{1,5}}"
+
+# The one definition of every button's data: encode, decode and the handlers' patterns all come from it.
+FORMATS = (
+    Format(MorePage, "p", (Field("key", _KEY), Field("page", r"\d{1,3}"))),
+    Format(Context, "c", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
+    Format(ReadAt, "a", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
+    Format(SourceText, "r", (Field("chunk_id", _PASSAGE),)),
+    Format(OpenSpeech, "o", (Field("speech_id", _ID), Field("page", r"\d{1,4}"))),
+    Format(SpeechPage, "s", (Field("speech_id", _ID), Field("page", r"\d{1,4}"))),
+    Format(ListPage, "l", (Field("page", r"\d{1,4}"),)),
+    Format(Feedback, "f", (Field("key", _KEY), Field("useful", r"[+-]"))),
+    Format(Example, "x", (Field("number", r"\d"),)),
+    Format(ConfirmRemove, "rm", (Field("speech_id", _ID),)),
+    Format(Restore, "rs", (Field("name_key", r"[0-9a-f]{10}"),)),
+)
+_BY_KIND = {f.kind: f for f in FORMATS}
+_PATTERNS = {f.kind: re.compile(f.regex()) for f in FORMATS}
+
+
+def _write(value: object) -> str:
+    if isinstance(value, bool):
+        return "+" if value else "-"
+    return str(value)
+
+
+def _read(kind: object, text: str) -> object:
+    if kind is bool:
+        return text == "+"
+    return int(text) if kind is int else text
 
 
 def encode(button: Button) -> str:
-    match button:
-        case MorePage(key, page):
-            data = f"p:{key}:{page}"
-        case Context(chunk_id, key):
-            data = f"c:{chunk_id}:{key}" if key else f"c:{chunk_id}"
-        case ReadAt(chunk_id, key):
-            data = f"a:{chunk_id}:{key}" if key else f"a:{chunk_id}"
-        case SourceText(chunk_id):
-            data = f"r:{chunk_id}"
-        case OpenSpeech(speech_id, page):
-            data = f"o:{speech_id}:{page}"
-        case SpeechPage(speech_id, page):
-            data = f"s:{speech_id}:{page}"
-        case ListPage(page):
-            data = f"l:{page}"
-        case Feedback(key, useful):
-            data = f"f:{key}:{'+' if useful else '-'}"
-        case Example(number):
-            data = f"x:{number}"
-        case ConfirmRemove(speech_id):
-            data = f"rm:{speech_id}"
-        case Restore(name_key):
-            data = f"rs:{name_key}"
-    if len(data.encode()) > MAX_BYTES or isinstance(decode(data), Stale):
+    data = _BY_KIND[type(button)].write(button)
+    if _size(data) > MAX_BYTES or decode(data) != button:
         raise ValueError(f"button data does not fit Telegram's rules: {data!r}")
     return data
+
+
+def matches(kind: type) -> re.Pattern[str]:
+    """The handler pattern for one kind of button (a CallbackQueryHandler's `pattern`)."""
+    return _PATTERNS[kind]
 
 
 def name_key(name: str) -> str:
@@ -161,10 +201,16 @@ def name_key(name: str) -> str:
 
 
 def decode(data: str | None) -> Button | Stale:
-    if not data or len(data.encode()) > MAX_BYTES:
+    """The button behind callback data; anything else (empty, oversized, forged, lone surrogates) is Stale."""
+    if not data or _size(data) > MAX_BYTES:
         return Stale(data or "")
-    for pattern, make in _PARSERS:
-        m = pattern.match(data)
+    for format_ in FORMATS:
+        m = format_.pattern.match(data)
         if m:
-            return make(m.groups())
+            return format_.read(m)
     return Stale(data)
+
+
+def _size(data: str) -> int:
+    """Bytes as Telegram counts them; a lone surrogate (from forged JSON) counts without raising."""
+    return len(data.encode("utf-8", "surrogatepass"))

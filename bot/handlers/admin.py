@@ -10,7 +10,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.callbacks import ConfirmRemove, Restore, decode, encode, name_key
+from bot.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON
 from bot.records import hash_user
@@ -45,8 +45,8 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("stats", stats),
         CommandHandler("remove", remove),
         CommandHandler("restore", restore),
-        CallbackQueryHandler(confirm_remove_button, pattern=lambda d: isinstance(decode(d), ConfirmRemove)),
-        CallbackQueryHandler(restore_button, pattern=lambda d: isinstance(decode(d), Restore)),
+        CallbackQueryHandler(confirm_remove_button, pattern=matches(ConfirmRemove)),
+        CallbackQueryHandler(restore_button, pattern=matches(Restore)),
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, upload),
     ]
 

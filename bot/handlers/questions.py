@@ -9,7 +9,7 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.callbacks import Example, Feedback, MorePage, decode
+from bot.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.commands import show_admin_commands
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
@@ -48,9 +48,9 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("ask", ask_command),
         MessageHandler(private_text, private_question),
         MessageHandler(group_address, group_question),
-        CallbackQueryHandler(example_button, pattern=lambda d: isinstance(decode(d), Example)),
-        CallbackQueryHandler(more_button, pattern=lambda d: isinstance(decode(d), MorePage)),
-        CallbackQueryHandler(feedback_button, pattern=lambda d: isinstance(decode(d), Feedback)),
+        CallbackQueryHandler(example_button, pattern=matches(Example)),
+        CallbackQueryHandler(more_button, pattern=matches(MorePage)),
+        CallbackQueryHandler(feedback_button, pattern=matches(Feedback)),
         CallbackQueryHandler(stale_button),
         MessageHandler(
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,

@@ -7,7 +7,7 @@ from html import escape
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode
+from bot.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
@@ -38,12 +38,12 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("speeches", list_speeches),
         CommandHandler("speech", read_speech),
-        CallbackQueryHandler(list_page_button, pattern=lambda d: isinstance(decode(d), ListPage)),
-        CallbackQueryHandler(open_speech_button, pattern=lambda d: isinstance(decode(d), OpenSpeech)),
-        CallbackQueryHandler(read_at_button, pattern=lambda d: isinstance(decode(d), ReadAt)),
-        CallbackQueryHandler(speech_page_button, pattern=lambda d: isinstance(decode(d), SpeechPage)),
-        CallbackQueryHandler(context_button, pattern=lambda d: isinstance(decode(d), Context)),
-        CallbackQueryHandler(source_button, pattern=lambda d: isinstance(decode(d), SourceText)),
+        CallbackQueryHandler(list_page_button, pattern=matches(ListPage)),
+        CallbackQueryHandler(open_speech_button, pattern=matches(OpenSpeech)),
+        CallbackQueryHandler(read_at_button, pattern=matches(ReadAt)),
+        CallbackQueryHandler(speech_page_button, pattern=matches(SpeechPage)),
+        CallbackQueryHandler(context_button, pattern=matches(Context)),
+        CallbackQueryHandler(source_button, pattern=matches(SourceText)),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.script import Script, Writer, writer_for
 
@@ -37,3 +37,15 @@ def reader_writer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if user_data is not None:
         user_data[LAST_SCRIPT] = writer.script
     return writer
+
+
+async def refuse_dataless_buttons(update: object, context: object) -> None:
+    """A callback query without data (forged, or a game button) gets the stale-button answer, and no handler.
+
+    python-telegram-bot hands such a query to the first CallbackQueryHandler with any pattern, which here
+    was the admin's confirm-remove; this runs first (group -1) and stops the update there.
+    """
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is not None and not query.data:
+        await query.answer(STALE_BUTTON)
+        raise ApplicationHandlerStop

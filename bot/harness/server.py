@@ -807,7 +807,7 @@ class FakeTelegramServer:
         return False
 
     async def press_button(
-        self, chat: Chat, user: User | Chat, message_id: int, callback_data: str, forged: bool = False
+        self, chat: Chat, user: User | Chat, message_id: int, callback_data: str | None, forged: bool = False
     ) -> str:
         """A user presses an inline button of a bot message; returns the callback query id.
 
@@ -823,8 +823,9 @@ class FakeTelegramServer:
             "from": _as_user(user).to_dict(),
             "message": copy.deepcopy(message),
             "chat_instance": str(abs(chat.id) * 7919 + 17),
-            "data": callback_data,
         }
+        if callback_data is not None:  # None: a query without data, as a forged or game button sends
+            query["data"] = callback_data
         self._callback_queries[query_id] = query
         await self._enqueue("callback_query", query)
         return query_id
@@ -907,7 +908,13 @@ class FakeTelegramServer:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """JSON as Telegram sends it; text holding a lone surrogate goes \\u-escaped, as it can only be in JSON."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def _upload(field: Any) -> Upload:
