@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speechbot", description=__doc__)
     parser.add_argument("--data-dir", help="corpus folder (default: $SPEECHBOT_DATA_DIR or the bundled data/)")
-    parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3)")
+    parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3 here)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = _command(commands, "ask", "answer a question as the bot would, in the terminal")

@@ -15,10 +15,13 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.script import TRADITIONAL_VARIANTS
+from retrieval.resources import BUNDLED_DATA_DIR
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
-DEFAULT_DB = PROJECT_ROOT / "var" / "speechbot.sqlite3"
+# Defaults, each overridden by its setting: the bundled corpus (in the checkout, or installed with the
+# package), the store under var/ of the working directory, and .env in the working directory.
+DEFAULT_DATA_DIR = BUNDLED_DATA_DIR
+DEFAULT_DB = Path("var") / "speechbot.sqlite3"
+DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 TOKEN_FORMAT = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -61,7 +64,7 @@ class Settings:
         return f"{self.api_base_url.rstrip('/')}/file/bot"
 
 
-def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:
     """Settings from the environment, with a .env file filling what the environment leaves unset."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():

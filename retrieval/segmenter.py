@@ -18,16 +18,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import jieba
+
+from retrieval.resources import LEXICON_DIR  # shipped with the package (resources.py)
 
 jieba.setLogLevel(60)
 
 # How many of the dictionary's most frequent words the lexicon keeps beside the corpus's own.
 COMMON_WORDS = 30_000
 
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
 USER_DICT = LEXICON_DIR / "userdict.txt"
 
 
