@@ -74,7 +74,7 @@ async def test_a_store_locked_by_another_writer_opens_and_serves(store_with_rows
         async with Store(db, busy_timeout_ms=500) as store:  # the old code waited out the timeout, then moved it
             service = SearchService(store, db.parent / "data")
             assert await service.start() is None  # loaded from the store, not rebuilt
-            assert (await service.search("金华市质量强镇试点", 1))
+            assert (await service.search("金华市质量强镇试点", 1)).hits
     assert committed_rows(db) == ROWS and nothing_moved(db)
 
 
@@ -132,7 +132,7 @@ async def test_a_logically_damaged_index_is_rebuilt_at_start_up_with_a_log_line(
         async with Store(db) as store:
             service = SearchService(store, db.parent / "data")
             report = await service.start()
-            hits = await service.search("金华市质量强镇试点", 3)
+            hits = (await service.search("金华市质量强镇试点", 3)).hits
     assert report is not None and report.speeches == 2  # rebuilt from the data folder
     assert hits and hits[0].speech_id in service.index.speeches
     assert "stored index inconsistent" in caplog.text and says in caplog.text

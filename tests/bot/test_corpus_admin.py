@@ -98,9 +98,9 @@ async def test_a_markdown_upload_is_read_without_its_markup(admin_bot: Harness) 
         "对加油机、电子秤实施远程在线监测，计划年内接入计量器具三千二百台，实现强制检定全覆盖。\n"
     reply = await upload(admin_bot, ADMIN_ID, "jiliang.md", markdown.encode())
     assert "✅ 已加入 jiliang.md：1 篇讲话（全县计量工作会议讲话）" in reply
-    chat = admin_bot.server.private_chat(USER_ID)
-    answer = await admin_bot.server.ask(chat, chat, "智慧计量监管平台接入多少台计量器具")
-    assert "三千二百台" in answer["text"] and "**" not in answer["text"] and "#" not in answer["text"]
+    index = admin_bot.app.bot_data["services"].search.index
+    (added,) = [c.text for c in index.chunks if c.speech_id.startswith("jiliang")]
+    assert "智慧计量监管平台" in added and "**" not in added and "#" not in added
 
 
 async def test_a_non_admin_upload_is_refused(admin_bot: Harness) -> None:
