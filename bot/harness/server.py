@@ -24,6 +24,15 @@ from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 from aiohttp import web
+from telegram.constants import (
+    BotCommandLimit,
+    CallbackQueryLimit,
+    FileSizeLimit,
+    InlineKeyboardButtonLimit,
+    InlineQueryLimit,
+    InlineQueryResultLimit,
+    MessageLimit,
+)
 
 from bot.harness.telegram_html import TelegramHTMLError, find_entities, fix_formatted_text, parse_html
 
@@ -52,14 +61,7 @@ _BUTTON_ACTIONS = (
     "url", "callback_data", "web_app", "login_url", "switch_inline_query",
     "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay",
 )  # fmt: skip
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-    }
-)  # fmt: skip
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
-_MAX_DOWNLOAD = 20 * 1024 * 1024
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
@@ -321,28 +323,15 @@ class FakeTelegramServer:
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
             "setWebhook": self._set_webhook,
-            "getWebhookInfo": self._get_webhook_info,
-            "logOut": self._true,
-            "close": self._true,
             "setMyCommands": self._set_my_commands,
-            "getMyCommands": self._get_my_commands,
-            "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
-            "editMessageReplyMarkup": self._edit_message_reply_markup,
-            "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "answerInlineQuery": self._answer_inline_query,
-            "sendChatAction": self._send_chat_action,
             "getFile": self._get_file,
-            "getChat": self._get_chat,
-            "sendDocument": self._send_document,
         }
 
     # ------------------------------------------------------------------ Bot API: bot and updates
-
-    async def _true(self, params: dict) -> bool:
-        return True
 
     async def _get_me(self, params: dict) -> dict:
         return {
@@ -407,16 +396,6 @@ class FakeTelegramServer:
             self._updates.clear()
         return True
 
-    async def _get_webhook_info(self, params: dict) -> dict:
-        info = {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self.webhook.get("allowed_updates"):
-            info["allowed_updates"] = self.webhook["allowed_updates"]
-        return info
-
     # ------------------------------------------------------------------ Bot API: commands
 
     def _scope_key(self, params: dict) -> tuple[str, str]:
@@ -434,7 +413,7 @@ class FakeTelegramServer:
 
     async def _set_my_commands(self, params: dict) -> bool:
         commands = params.get("commands")
-        if not isinstance(commands, list) or len(commands) > 100:
+        if not isinstance(commands, list) or len(commands) > BotCommandLimit.MAX_COMMAND_NUMBER:
             raise _bad_request("can't parse BotCommand array JSON object")
         stored = [_checked_command(command) for command in commands]
         key = self._scope_key(params)
@@ -442,13 +421,6 @@ class FakeTelegramServer:
             self.commands[key] = stored
         else:
             self.commands.pop(key, None)
-        return True
-
-    async def _get_my_commands(self, params: dict) -> list[dict]:
-        return copy.deepcopy(self.commands.get(self._scope_key(params), []))
-
-    async def _delete_my_commands(self, params: dict) -> bool:
-        self.commands.pop(self._scope_key(params), None)
         return True
 
     # ------------------------------------------------------------------ Bot API: messages
@@ -479,15 +451,6 @@ class FakeTelegramServer:
         _set_optional(message, "entities", entities)
         return await self._finish_edit(message, markup)
 
-    async def _edit_message_reply_markup(self, params: dict) -> dict | bool:
-        markup = _reply_markup(params)
-        if params.get("inline_message_id"):
-            return True
-        message = self._message_to_edit(params)
-        if message.get("reply_markup") == markup:
-            raise _bad_request(_NOT_MODIFIED)
-        return await self._finish_edit(message, markup)
-
     async def _finish_edit(self, message: dict, markup: dict | None) -> dict:
         _set_optional(message, "reply_markup", markup)
         message["edit_date"] = int(time.time())
@@ -505,37 +468,13 @@ class FakeTelegramServer:
             raise _bad_request("message to edit not found")
         return message
 
-    async def _delete_message(self, params: dict) -> bool:
-        chat = self._chat(params.get("chat_id"))
-        if self._messages.get(chat.id, {}).pop(params.get("message_id"), None) is None:
-            raise _bad_request("message to delete not found")
-        await self._notify()
-        return True
-
-    async def _send_chat_action(self, params: dict) -> bool:
-        self._chat_to_send(params)
-        if params.get("action") not in _CHAT_ACTIONS:
-            raise _bad_request("wrong parameter action in request")
-        return True
-
-    async def _get_chat(self, params: dict) -> dict:
-        chat = self._chat(params.get("chat_id"))
-        gifts = {
-            "unlimited_gifts": False,
-            "limited_gifts": False,
-            "unique_gifts": False,
-            "premium_subscription": False,
-            "gifts_from_channels": False,
-        }
-        return {**chat.to_dict(), "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
-
     # ------------------------------------------------------------------ Bot API: queries
 
     async def _answer_callback_query(self, params: dict) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if query_id not in self._callback_queries or query_id in self._callback_answers:
             raise _bad_request(_QUERY_INVALID)
-        if len(str(params.get("text") or "")) > 200:
+        if len(str(params.get("text") or "")) > CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
         self._callback_answers[query_id] = {key: value for key, value in params.items() if key != "callback_query_id"}
         await self._notify()
@@ -550,7 +489,7 @@ class FakeTelegramServer:
         query_id = str(params.get("inline_query_id") or "")
         if query_id not in self._inline_queries or query_id in self._inline_answers:
             raise _bad_request(_QUERY_INVALID)
-        if len(results) > 50:
+        if len(results) > InlineQueryLimit.RESULTS:
             raise _bad_request("RESULTS_TOO_MUCH")
         ids = [str(result.get("id")) for result in results]
         if len(set(ids)) != len(ids):
@@ -565,7 +504,7 @@ class FakeTelegramServer:
         stored = self._files.get(str(params.get("file_id") or ""))
         if stored is None:
             raise _bad_request("invalid file_id")
-        if len(stored.data) > _MAX_DOWNLOAD:
+        if len(stored.data) > FileSizeLimit.FILESIZE_DOWNLOAD:
             raise _bad_request("file is too big")
         return {
             "file_id": stored.file_id,
@@ -573,40 +512,6 @@ class FakeTelegramServer:
             "file_size": len(stored.data),
             "file_path": stored.file_path,
         }
-
-    async def _send_document(self, params: dict) -> dict:
-        caption, caption_entities = _message_text(params, "caption")
-        markup = _reply_markup(params)
-        chat = self._chat_to_send(params)
-        stored = self._document_param(params)
-        reply_to = self._reply_target(chat, params)
-        message = self._add_message(
-            chat,
-            self.bot_user,
-            document=_document_dict(stored),
-            caption=caption,
-            caption_entities=caption_entities,
-            reply_markup=markup,
-        )
-        if reply_to:
-            message["reply_to_message"] = reply_to
-        await self._notify()
-        return copy.deepcopy(message)
-
-    def _document_param(self, params: dict) -> StoredFile:
-        """An uploaded file, an attach:// part, or the id of a file the server holds."""
-        document = params.get("document")
-        if isinstance(document, str) and document.startswith("attach://"):
-            document = params.get(document.removeprefix("attach://"))
-        if isinstance(document, Upload):
-            return self._store_file(document.data, "documents", document.filename, document.content_type)
-        if isinstance(document, str) and document in self._files:
-            return self._files[document]
-        if isinstance(document, str) and re.match(r"https?://", document):
-            raise _bad_request("failed to get HTTP URL content")
-        if document:
-            raise _bad_request("wrong file identifier/HTTP URL specified")
-        raise _bad_request("there is no document in the request")
 
     def _store_file(self, data: bytes, folder: str, file_name: str | None, mime_type: str | None) -> StoredFile:
         number = next(self._file_numbers)
@@ -724,7 +629,9 @@ class FakeTelegramServer:
         return chat
 
     async def send_text(self, chat: Chat, user: User | Chat, text: str, reply_to_message_id: int | None = None) -> dict:
-        """A user writes text; commands, mentions, hashtags and URLs get their entities."""
+        """A user writes text (Telegram takes at most 4096 characters); commands and mentions get their entities."""
+        if len(text) > MessageLimit.MAX_TEXT_LENGTH:
+            raise ValueError(f"a user message holds at most {MessageLimit.MAX_TEXT_LENGTH} characters")
         return await self._user_message(chat, user, reply_to_message_id, text=text, entities=find_entities(text))
 
     async def send_sticker(self, chat: Chat, user: User | Chat, emoji: str = "👍") -> dict:
@@ -951,7 +858,7 @@ def _message_text(params: dict, field: str = "text") -> tuple[str, list[dict]]:
     text, entities = fix_formatted_text(text, entities)
     if not text and not is_caption:
         raise _bad_request("message text is empty")
-    if len(text) > (1024 if is_caption else 4096):
+    if len(text) > (MessageLimit.CAPTION_LENGTH if is_caption else MessageLimit.MAX_TEXT_LENGTH):
         raise _bad_request("message caption is too long" if is_caption else "message is too long")
     return text, entities
 
@@ -1005,7 +912,9 @@ def _check_button(button: Any) -> None:
     if len(actions) > 1:
         raise _bad_request(prefix + "exactly one of the optional fields must be used")
     data = button.get("callback_data")
-    if "callback_data" in button and not (isinstance(data, str) and 1 <= len(data.encode()) <= 64):
+    if "callback_data" in button and not (
+        isinstance(data, str) and 1 <= len(data.encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    ):
         raise _bad_request("BUTTON_DATA_INVALID")
     if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"]), re.IGNORECASE):
         raise _bad_request("BUTTON_URL_INVALID")
@@ -1015,7 +924,7 @@ def _check_inline_result(result: Any) -> None:
     if not isinstance(result, dict) or not isinstance(result.get("type"), str):
         raise _bad_request("can't parse InlineQueryResult JSON object")
     result_id = result.get("id")
-    if not isinstance(result_id, str) or not 1 <= len(result_id.encode()) <= 64:
+    if not isinstance(result_id, str) or not 1 <= len(result_id.encode()) <= InlineQueryResultLimit.MAX_ID_LENGTH:
         raise _bad_request("RESULT_ID_INVALID")
     content = result.get("input_message_content")
     if result["type"] == "article":
@@ -1036,12 +945,12 @@ def _checked_command(command: Any) -> dict:
     description = str(command.get("description") or "").strip()
     if not name:
         raise _bad_request("command must be non-empty")
-    if len(name) > 32:
+    if len(name) > BotCommandLimit.MAX_COMMAND:
         raise _bad_request("command is too long")
     if not _COMMAND_RE.fullmatch(name):
         raise _bad_request("BOT_COMMAND_INVALID")
     if not description:
         raise _bad_request("command description must be non-empty")
-    if len(description) > 256:
+    if len(description) > BotCommandLimit.MAX_DESCRIPTION:
         raise _bad_request("command description is too long")
     return {"command": name, "description": description}

@@ -457,15 +457,10 @@ def _utf16_offsets(text: str) -> list[int]:
     return offsets
 
 
-def _has_letter(tag: str) -> bool:
-    return any(ch.isalpha() for ch in tag)
-
-
 def find_entities(text: str) -> list[dict]:
-    """The entities Telegram detects by itself: bot commands, mentions, hashtags and http(s) URLs.
+    """The entities Telegram detects by itself that the bot reads: bot commands and mentions (TDLib's rules).
 
-    Bot commands and mentions follow TDLib's rules; URL detection is simplified to links with
-    an explicit http:// or https:// scheme.
+    Hashtags, URLs and the rest are detected by Telegram too, but nothing here reads them.
     """
     offsets = _utf16_offsets(text)
     spans: list[tuple[str, int, int]] = []
@@ -475,12 +470,6 @@ def find_entities(text: str) -> list[dict]:
         name = match.group(1)
         if len(name) >= 5 or name.lower() in _SHORT_USERNAMES:
             spans.append(("mention", match.start(), match.end()))
-    for match in re.finditer(r"(?<![\w\u200c])#([\w\u200c]+)", text):
-        if _has_letter(match.group(1)) and text[match.end() : match.end() + 1] != "#":
-            spans.append(("hashtag", match.start(), match.start() + 1 + min(len(match.group(1)), 256)))
-    for match in re.finditer(r"(?<![\w@/])https?://[^\s<>\"]+", text, re.IGNORECASE):
-        url = match.group(0).rstrip(".,:;!?'\")]")
-        spans.append(("url", match.start(), match.start() + len(url)))
     entities = [
         {"type": kind, "offset": offsets[begin], "length": offsets[end] - offsets[begin]}
         for kind, begin, end in spans

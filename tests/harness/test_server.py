@@ -18,6 +18,7 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
+from telegram.constants import FileSizeLimit, MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -263,9 +264,7 @@ async def test_commands_are_validated_and_stored_per_scope(server: FakeTelegramS
     await bot.set_my_commands([BotCommand("start", "开始"), BotCommand("help", "帮助")])
     await bot.set_my_commands([BotCommand("ask", "Ask")], scope=BotCommandScopeChat(chat.id), language_code="en")
     assert [c["command"] for c in server.commands[("default", "")]] == ["start", "help"]
-    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(chat.id), language_code="en")] == [
-        "ask"
-    ]
+    assert [c["command"] for c in server.commands[(f"chat:{chat.id}", "en")]] == ["ask"]
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Start-Now", "x")])
 
@@ -290,9 +289,19 @@ async def test_documents_upload_and_download(server: FakeTelegramServer, bot: Bo
     assert (document.file_name, document.file_size) == ("speech.txt", 15)
     downloaded = await (await bot.get_file(document.file_id)).download_as_bytearray()
     assert downloaded.decode() == "高质量发展"
-    sent = await bot.send_document(chat.id, b"report", filename="answer.txt", caption="<b>done</b>", parse_mode="HTML")
-    assert (sent.document.file_name, sent.caption) == ("answer.txt", "done")
-    assert bytes(await (await bot.get_file(sent.document.file_id)).download_as_bytearray()) == b"report"
+    with pytest.raises(InvalidToken, match="Not Found"):  # methods the bot never calls are not served (404)
+        await bot.send_document(chat.id, b"report", filename="answer.txt")
+
+
+@pytest.mark.asyncio
+async def test_limits_are_telegrams(server: FakeTelegramServer, bot: Bot) -> None:
+    chat = server.private_chat(42)
+    with pytest.raises(ValueError, match="4096"):
+        await server.send_text(chat, chat, "问" * (MessageLimit.MAX_TEXT_LENGTH + 1))
+    await server.send_document(chat, chat, "big.txt", b"x" * (FileSizeLimit.FILESIZE_DOWNLOAD + 1), "text/plain")
+    (update,) = await bot.get_updates()
+    with pytest.raises(BadRequest, match="too big"):
+        await bot.get_file(update.message.document.file_id)
 
 
 @pytest.mark.asyncio
