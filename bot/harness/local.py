@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from urllib.parse import urlparse
 
 from telegram.ext import AIORateLimiter, Application
 
@@ -27,13 +28,24 @@ async def local_server(bot_username: str = "speech_test_bot") -> AsyncIterator[F
 async def running_bot(
     settings: Settings, server: FakeTelegramServer, rate_limiter: AIORateLimiter | None = None
 ) -> AsyncIterator[Application]:
-    """The real Application, started as `speechbot run` starts it, polling the local server."""
+    """The real Application, started as `speechbot run` starts it: polling the local server, or in webhook
+    mode (WEBHOOK_URL set) served by PTB's own webhook server, to which the local server POSTs updates."""
     settings = replace(settings, token=LOCAL_TOKEN, api_base_url=server.base_url)
     application = build_application(settings, rate_limiter=rate_limiter)
     async with application:
         await on_startup(application)
         await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=5)
+        if settings.webhook_url:  # as run_webhook does; the server delivers to WEBHOOK_LISTEN:WEBHOOK_PORT
+            server.deliver_webhooks_to(f"http://{settings.webhook_listen}:{settings.webhook_port}")
+            await application.updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret or None,
+            )
+        else:
+            await application.updater.start_polling(poll_interval=0, timeout=5)
         try:
             yield application
         finally:

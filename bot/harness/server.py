@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlparse
 
+import aiohttp
 from aiohttp import web
 from telegram.constants import (
     BotCommandLimit,
@@ -216,6 +218,10 @@ class FakeTelegramServer:
         self._changed = asyncio.Condition()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._webhook_origin: str | None = None
+        self._webhook_session: aiohttp.ClientSession | None = None
+        self._deliveries: set[asyncio.Task] = set()
+        self.webhook_responses: list[int] = []  # HTTP status of each webhook delivery, in order
         self._host = "127.0.0.1"
         self._port = 0
         self._methods: dict[str, tuple[str, Handler]] = {
@@ -243,6 +249,11 @@ class FakeTelegramServer:
         """Ends pending long polls at once, then closes the server."""
         self._closing = True
         await self._notify()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self._webhook_session is not None:
+            await self._webhook_session.close()
+            self._webhook_session = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -589,8 +600,32 @@ class FakeTelegramServer:
         return message
 
     async def _enqueue(self, kind: str, payload: dict) -> None:
-        if (kind in self._allowed_updates) or (not self._allowed_updates and kind not in _DEFAULT_EXCLUDED_UPDATES):
-            self._updates.append({"update_id": next(self._update_ids), kind: copy.deepcopy(payload)})
+        allowed = self.webhook.get("allowed_updates") or self._allowed_updates
+        if (kind in allowed) or (not allowed and kind not in _DEFAULT_EXCLUDED_UPDATES):
+            update = {"update_id": next(self._update_ids), kind: copy.deepcopy(payload)}
+            self._updates.append(update)
+            if self.webhook.get("url") and self._webhook_origin is not None:
+                task = asyncio.create_task(self._deliver(update))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+        await self._notify()
+
+    def deliver_webhooks_to(self, origin: str) -> None:
+        """Where the webhook's HTTPS URL really leads (the reverse proxy's job): http://host:port."""
+        self._webhook_origin = origin.rstrip("/")
+
+    async def _deliver(self, update: dict) -> None:
+        """POSTs an update to the webhook with its secret header; a 200 confirms it, as Telegram counts."""
+        if self._webhook_session is None:
+            self._webhook_session = aiohttp.ClientSession()
+        path = urlparse(str(self.webhook["url"])).path
+        headers = {}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+        async with self._webhook_session.post(f"{self._webhook_origin}{path}", json=update, headers=headers) as reply:
+            self.webhook_responses.append(reply.status)
+            if reply.status == 200:
+                self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
         await self._notify()
 
     async def _notify(self) -> None:
@@ -751,6 +786,10 @@ class FakeTelegramServer:
         """The bot's messages in a chat as they are now (edits applied, deletions gone)."""
         messages = self._messages.get(chat_id, {}).values()
         return [copy.deepcopy(m) for m in messages if m["from"]["id"] == self.bot_user.id]
+
+    async def wait_until_delivered(self, timeout: float = 30) -> None:
+        """Until the bot has confirmed every update sent so far (it took them all in)."""
+        await self._wait(lambda: True if not self._updates else None, timeout, "confirmation of every update")
 
     def pending_updates(self) -> list[dict]:
         """Updates not yet confirmed by the bot: Telegram delivers these again to the next getUpdates."""
