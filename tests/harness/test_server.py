@@ -220,7 +220,7 @@ async def test_long_poll_waits_for_timeout_and_wakes_on_an_update(server: FakeTe
     assert await bot.get_updates(timeout=1) == ()
     assert loop.time() - started >= 0.9
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.3)  # let the poll reach the server before the user writes
+    await server.wait_for_call("getUpdates", 2)  # the poll reached the server before the user writes
     chat = server.private_chat(42)
     started = loop.time()
     await server.send_text(chat, chat, "hello")
