@@ -88,6 +88,8 @@ class Records(SQLiteFile):
         await self.db.commit()
         async with self.db.execute("SELECT value FROM secrets WHERE name = 'user_hash_salt'") as cursor:
             row = await cursor.fetchone()
+        if row is None:  # the INSERT OR IGNORE above makes one
+            raise RuntimeError("the user-hash salt could not be stored")
         return str(row[0])
 
     async def question_for(self, key: str) -> str | None:

@@ -32,12 +32,15 @@ async def running_bot(
     mode (WEBHOOK_URL set) served by PTB's own webhook server, to which the local server POSTs updates."""
     settings = replace(settings, token=LOCAL_TOKEN, api_base_url=server.base_url)
     application = build_application(settings, rate_limiter=rate_limiter)
+    updater = application.updater
+    if updater is None:  # build_application always makes one
+        raise RuntimeError("the application has no updater")
     async with application:
         await on_startup(application)
         await application.start()
         if settings.webhook_url:  # as run_webhook does; the server delivers to WEBHOOK_LISTEN:WEBHOOK_PORT
             server.deliver_webhooks_to(f"http://{settings.webhook_listen}:{settings.webhook_port}")
-            await application.updater.start_webhook(
+            await updater.start_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
                 url_path=urlparse(settings.webhook_url).path.lstrip("/"),
@@ -45,10 +48,10 @@ async def running_bot(
                 secret_token=settings.webhook_secret or None,
             )
         else:
-            await application.updater.start_polling(poll_interval=0, timeout=5)
+            await updater.start_polling(poll_interval=0, timeout=5)
         try:
             yield application
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()
             await on_shutdown(application)

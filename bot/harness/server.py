@@ -563,7 +563,8 @@ class FakeTelegramServer:
         return chat
 
     def _reply_target(self, chat: Chat, params: dict) -> dict | None:
-        reply = params.get("reply_parameters") if isinstance(params.get("reply_parameters"), dict) else {}
+        given = params.get("reply_parameters")
+        reply: dict = given if isinstance(given, dict) else {}
         message_id = reply.get("message_id", params.get("reply_to_message_id"))
         if message_id is None:
             return None
@@ -641,7 +642,9 @@ class FakeTelegramServer:
         async with self._changed:
             try:
                 async with asyncio.timeout(timeout):
-                    return await self._changed.wait_for(predicate)
+                    found = await self._changed.wait_for(predicate)
+                    assert found is not None  # wait_for returns only once the predicate is truthy
+                    return found
             except TimeoutError:
                 raise TimeoutError(f"no {what} within {timeout}s; refused calls: {self.errors[-5:]}") from None
 

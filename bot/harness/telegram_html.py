@@ -273,7 +273,7 @@ def _checked_link(url: str) -> str | None:
         scheme, rest = "http", url
     if scheme not in ("http", "https"):
         return None
-    authority = re.match(r"[^/?#]*", rest).group(0)
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     path = rest[len(authority) :]
     userinfo, _, hostport = authority.rpartition("@")
     host, colon, port = hostport.partition(":")
