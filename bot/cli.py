@@ -8,6 +8,7 @@ import csv
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
@@ -340,8 +341,15 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
-    async with Store(settings.db_path), Records(settings.db_path) as records:
-        rows = await records.log_rows()
+    if not settings.db_path.is_file():
+        print(f"speechbot: no store at {settings.db_path}, so no query log", file=sys.stderr)
+        return 1
+    try:  # read-only: exporting never changes, rebuilds or moves the store
+        async with Records(settings.db_path, read_only=True) as records:
+            rows = await records.log_rows()
+    except sqlite3.Error as exc:
+        print(f"speechbot: cannot read the query log in {settings.db_path}: {exc}", file=sys.stderr)
+        return 1
     out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         writer = csv.writer(out)

@@ -14,16 +14,21 @@ BUSY_TIMEOUT_MS = 10_000
 class SQLiteFile:
     """Subclasses set up their tables in prepare(); `db` is the open connection."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, read_only: bool = False) -> None:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
+        self.read_only = read_only  # for commands that only read: no schema set-up, no writes, no file made
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
+        if self.read_only:
+            self._db = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self.path)
         await self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        await self.prepare()
+        if not self.read_only:
+            await self.prepare()
         return self
 
     async def prepare(self) -> None:

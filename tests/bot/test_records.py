@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.records import Records, hash_user
 from bot.settings import Settings
 from retrieval.store import Store
@@ -74,3 +76,22 @@ async def test_export_log_writes_csv(tmp_path: Path) -> None:
     assert rows[0] == ["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"]
     assert [r[3] for r in rows[1:]] == ["怎么抓食品安全", "红烧肉怎么做"] and rows[2][4] == "[]"
     assert [r[5] for r in rows[1:]] == ["4.5", "6.9"]  # milliseconds to a tenth: what the timing means
+
+
+async def test_export_log_only_reads_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.sqlite3"
+    async with Store(db), Records(db) as records:
+        await records.log_question("private", hash_user(7, "salt"), "k", "怎么抓食品安全", [], 1.0)
+    with sqlite3.connect(db) as conn:  # an older index schema: a writer would drop the index tables
+        conn.execute("PRAGMA user_version=1")
+        conn.execute("CREATE TABLE marker (x)")
+    before = db.read_bytes()
+    assert await asyncio.to_thread(main, ["--db", str(db), "export-log"]) == 0
+    assert "怎么抓食品安全" in capsys.readouterr().out
+    assert db.read_bytes() == before
+
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"not a database at all" * 100)
+    assert await asyncio.to_thread(main, ["--db", str(broken), "export-log"]) == 1
+    assert capsys.readouterr().err.startswith("speechbot: cannot read the query log")
+    assert sorted(p.name for p in tmp_path.iterdir() if "broken" in p.name) == ["broken.sqlite3"]  # not moved
