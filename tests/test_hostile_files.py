@@ -60,6 +60,7 @@ def test_add_refuses_a_file_over_the_upload_limit(
     assert code == 1 and "over the 1000-byte limit" in err
 
 
+@pytest.mark.slow  # a subprocess, since the old code blocked for ever
 def test_add_refuses_a_fifo_without_waiting_for_a_writer(folders: tuple[Path, Path], tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)

@@ -17,6 +17,7 @@ from bot.logs import REDACTED, RedactSecrets
 REVOKED = "987654321:REVOKEDrevokedREVOKEDrevoked_secret"
 
 
+@pytest.mark.slow  # `speechbot run` in a subprocess
 async def test_a_rejected_token_ends_start_up_in_one_line_without_the_token(tmp_path: Path) -> None:
     async with local_server() as server:  # it knows another token, so getMe answers 401 as Telegram does
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": REVOKED, "TELEGRAM_API_BASE_URL": server.base_url,

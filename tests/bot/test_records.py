@@ -64,6 +64,7 @@ async def test_without_user_hash_salt_a_random_salt_is_made_once_and_kept(settin
     assert re.fullmatch(r"[0-9a-f]{32}", salt)
 
 
+@pytest.mark.slow  # the command in a subprocess
 async def test_export_log_writes_csv(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     async with Store(db), Records(db) as records:
