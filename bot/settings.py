@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+from telegram.constants import FileSizeLimit
 
 from bot.script import TRADITIONAL_VARIANTS
 from retrieval.resources import BUNDLED_DATA_DIR
@@ -106,7 +107,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         webhook_secret=get("WEBHOOK_SECRET_TOKEN"),
         user_hash_salt=get("USER_HASH_SALT"),
         log_retention_days=_int(get, "LOG_RETENTION_DAYS", 90, 1, 36_500),
-        max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, 20 * 1024 * 1024),
+        # Bots download at most FileSizeLimit.FILESIZE_DOWNLOAD bytes (20,000,000) through getFile.
+        max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, FileSizeLimit.FILESIZE_DOWNLOAD),
         traditional_variant=variant,
         shutdown_answer_seconds=_int(get, "SHUTDOWN_ANSWER_SECONDS", 10, 0, 20),
     )
