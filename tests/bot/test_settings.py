@@ -14,7 +14,7 @@ TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 
 def test_defaults_are_the_bundled_corpus_and_a_store_under_the_working_directory() -> None:
     settings = load_settings({}, env_file=None)
-    assert settings.data_dir == BUNDLED_DATA_DIR and (settings.data_dir / "lexicon" / "userdict.txt").is_file()
+    assert settings.data_dir == BUNDLED_DATA_DIR and (settings.data_dir / "lexicon" / "stopwords.txt").is_file()
     assert settings.db_path == Path("var") / "speechbot.sqlite3"
     assert (settings.token, settings.admin_ids, settings.results_per_page, settings.shutdown_answer_seconds) == (
         "", frozenset(), 3, 10)
