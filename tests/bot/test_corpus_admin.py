@@ -131,6 +131,7 @@ async def test_a_docx_upload_is_read(admin_bot: Harness) -> None:
     assert "✅ 已加入 jiliang.docx" in reply
 
 
+@pytest.mark.slow  # two full rebuilds of the corpus
 async def test_remove_moves_the_file_aside_and_restore_brings_it_back(admin_bot: Harness) -> None:
     server, admin = admin_bot.server, admin_bot.server.private_chat(ADMIN_ID)
     started = await server.ask(admin, admin, "/remove 003-1")
@@ -174,6 +175,7 @@ async def test_non_admins_are_refused_remove_and_restore(admin_bot: Harness) -> 
     assert corpus_state(admin_bot) == before
 
 
+@pytest.mark.slow  # a load test: 50 answers during a rebuild
 async def test_fifty_users_asking_during_an_upload_are_each_answered_once(admin_bot: Harness) -> None:
     server = admin_bot.server
     users = [server.private_chat(1000 + n) for n in range(50)]
