@@ -52,13 +52,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     nothing = InlineQueryResultsButton(text=writer.words(NOTHING), start_parameter="inline")
     # The answer is per reader's script, so Telegram must not hand one reader's cached answer to another.
     await query.answer(results, button=None if results else nothing, cache_time=60, is_personal=True)
-    context.application.create_task(
-        bot_services.records.log_inline(
-            hash_user(update.effective_user.id, bot_services.settings.user_hash_salt),
-            question_key(question),
-            question,
-            [h.chunk_id for h in found],
-            latency_ms,
-        ),
-        update=update,
+    # Awaited after the answer went out, so a stop (bot/shutdown.py) waits for the log row.
+    await bot_services.records.log_inline(
+        hash_user(update.effective_user.id, bot_services.settings.user_hash_salt),
+        question_key(question),
+        question,
+        [h.chunk_id for h in found],
+        latency_ms,
     )
