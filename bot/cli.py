@@ -392,19 +392,11 @@ def _run_bot_reporting(settings: Settings) -> int:
 
 def run_bot(settings: Settings) -> None:
     """The real bot: long polling, or webhook mode when WEBHOOK_URL is set."""
-    from urllib.parse import urlparse
-
     from bot.app import build_application
 
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret or None,
-        )
+        application.run_webhook(**settings.webhook_options())
     else:
         application.run_polling()
 

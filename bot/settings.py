@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 from telegram.constants import FileSizeLimit
@@ -54,6 +55,16 @@ class Settings:
     # With the few updates held at once (bot/shutdown.py) a stop ends within this plus a few seconds,
     # inside the TimeoutStopSec=30 of README's unit file.
     shutdown_answer_seconds: int = 10
+
+    def webhook_options(self) -> dict[str, object]:
+        """What PTB's webhook server is started with, by run_webhook or by the local harness alike."""
+        return {
+            "listen": self.webhook_listen,
+            "port": self.webhook_port,
+            "url_path": urlparse(self.webhook_url).path.lstrip("/"),
+            "webhook_url": self.webhook_url,
+            "secret_token": self.webhook_secret or None,
+        }
 
     @property
     def bot_api_url(self) -> str:

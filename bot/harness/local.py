@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from urllib.parse import urlparse
 
 from telegram.ext import AIORateLimiter, Application
 
@@ -40,13 +39,7 @@ async def running_bot(
         await application.start()
         if settings.webhook_url:  # as run_webhook does; the server delivers to WEBHOOK_LISTEN:WEBHOOK_PORT
             server.deliver_webhooks_to(f"http://{settings.webhook_listen}:{settings.webhook_port}")
-            await updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret or None,
-            )
+            await updater.start_webhook(**settings.webhook_options())
         else:
             await updater.start_polling(poll_interval=0, timeout=5)
         try:
