@@ -160,7 +160,7 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
                 await _wait_for_vectors(service)
             return await work(service)
         finally:
-            await service.close()
+            await service.close()  # also stores the weights of a change it made
 
 
 async def _wait_for_vectors(service: SearchService) -> None:
@@ -401,7 +401,7 @@ def _progress_bar() -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="indexing", file=sys.stderr, leave=False)
+            bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, leave=False)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
