@@ -31,7 +31,7 @@ async def test_three_thousand_files_sharing_one_prefix_index_with_short_distinct
         longest = max(index.chunks, key=lambda c: len(c.id))
         for button in (OpenSpeech(longest.speech_id, 9999), Context(longest.id)):
             assert len(encode(button).encode()) <= MAX_BYTES and decode(encode(button)) == button
-        hits = await service.search("第2999项重点任务", 1)
+        hits = (await service.search("第2999项重点任务", 1)).hits
         assert hits and hits[0].source_file == "synth_02999.txt"
 
 
