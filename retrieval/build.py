@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -68,6 +68,8 @@ ANALYSIS_VERSION = 1
 
 # Below this much text, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
+# Batches of files each worker process has queued (more keeps the cores busy, fewer holds less memory).
+IN_FLIGHT = 3
 # Files' term codes are turned into vocabulary ids this many term entries at a time.
 ID_BATCH = 2_000_000
 
@@ -212,9 +214,23 @@ def _analyses(jobs: list[tuple[Path, str]], workers: int | None) -> Iterator[Fil
     if workers < 2 or len(jobs) < 2 or size < PARALLEL_MIN_BYTES or not _can_spawn():
         yield from map(analyze_file, jobs)
         return
+    size = max(1, min(16, len(jobs) // (workers * 8)))
+    batches = iter([jobs[k : k + size] for k in range(0, len(jobs), size)])
     # spawn, not fork: the caller runs threads (asyncio's, SQLite's) that a fork would copy mid-step.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        yield from pool.map(analyze_file, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8))))
+        # A few batches in flight, not all of them: results the caller has not taken yet wait in memory,
+        # and the caller shares the cores with the workers.
+        pending = deque(pool.submit(_analyze_batch, batch) for batch in islice(batches, workers * IN_FLIGHT))
+        while pending:
+            done = pending.popleft().result()
+            following = next(batches, None)
+            if following is not None:
+                pending.append(pool.submit(_analyze_batch, following))
+            yield from done
+
+
+def _analyze_batch(jobs: list[tuple[Path, str]]) -> list[FileAnalysis]:
+    return [analyze_file(job) for job in jobs]
 
 
 def _can_spawn() -> bool:
