@@ -375,7 +375,7 @@ class CorpusTerms:
         speeches: Sequence[Speech],
         chunks: Sequence[Chunk],
         content_keys: Sequence[int],
-        duplicate_of: Sequence[int] | None = None,
+        duplicate_of: Sequence[int] | np.ndarray | None = None,
         lexicon: Lexicon | None = None,
         keep: Collection[str] | None = None,
     ) -> Index:
@@ -387,13 +387,13 @@ class CorpusTerms:
         passages = sum(f.passages for f in self.files.values())
         if passages != len(chunks) or len(content_keys) != len(chunks):
             raise ValueError(f"{len(chunks)} passages but terms for {passages}")
-        groups = self.duplicates(content_keys) if duplicate_of is None else duplicate_of
+        groups = self.duplicates(content_keys) if duplicate_of is None else np.asarray(duplicate_of)
         if keep is not None:
             for name, terms in self.files.items():
                 if name not in keep:
                     terms.shingles = np.zeros(0, np.uint64)  # not a view: the block it came from can go
         fields = {name: BM25Field(arrays) for name, arrays in self.fields(keep).items()}
-        return Index(speeches, chunks, fields, groups, lexicon or self.lexicon(), content_keys)
+        return Index(speeches, chunks, fields, groups.tolist(), lexicon or self.lexicon(), content_keys)
 
 
 def _joined(arrays: list[np.ndarray]) -> list[np.ndarray]:

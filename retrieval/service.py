@@ -151,7 +151,7 @@ class SearchService:
     async def restore_file(self, source_file: str) -> ChangeReport:
         """Bring a removed file back (its speeches keep their old ids) and reindex."""
         async with self._exclusive():
-            index, report = await self.changes.restore_file(self._index, source_file)
+            index, report = await self.changes.restore_file(self.index, source_file)
             await self._serve(index)
         self._snapshot_soon()
         return report

@@ -137,7 +137,9 @@ class StoredIndex:
     def to_index(self) -> Index:
         if self.fields is not None:
             fields = {name: BM25Field(arrays) for name, arrays in self.fields.items()}
-            return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
+            return Index(
+                self.speeches, self.chunks, fields, self.duplicate_of.tolist(), self.lexicon, self.content_keys
+            )
         assert self.terms is not None
         return self.terms.index(self.speeches, self.chunks, self.content_keys, self.duplicate_of, self.lexicon, keep=())
 
@@ -284,7 +286,7 @@ class Store(SQLiteFile):
         await self.db.executemany(
             "INSERT INTO field_arrays VALUES (?, ?, ?, ?)",
             (
-                (name, part, str(array.dtype), memoryview(np.ascontiguousarray(array)).cast("B"))
+                (name, part, str(array.dtype), np.ascontiguousarray(array).data.cast("B"))
                 for name, arrays in fields.items()
                 for part, array in ((p, getattr(arrays, p)) for p in ARRAY_PARTS)
             ),
