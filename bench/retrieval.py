@@ -7,8 +7,10 @@ that many passages from bench/synthetic.py) two fresh child processes run, so
 each reports its own peak RSS (getrusage ru_maxrss):
 
 build child   `SearchService(Store(tmp_db), data_dir).reindex()` wall time: the full
-              ingestion → tokens → duplicates → 3 BM25 fields → SQLite, loading
-              jieba's dictionary included.
+              ingestion → tokens → duplicates → 3 BM25 fields → SQLite, starting the
+              worker processes that analyse files on every core included. Also its CPU
+              seconds (this process and its workers) and peak RSS: this process's, and
+              the largest worker's (the workers run side by side, one per core).
 serve child   start-up: from just before the parent spawns it (interpreter, imports,
               `SearchService.start()` loading the stored index and word lexicon from
               SQLite and building the BM25 fields) to the first `search` answered.
@@ -27,7 +29,18 @@ serve child   start-up: from just before the parent spawns it (interpreter, impo
               the like-for-like one. The serve child's peak RSS is read after the
               timed passes, before anything else (references) is loaded.
 
-`--profile` also runs the build under cProfile in a third child and prints its hotspots.
+change child  on a copy of the data folder and the store the build wrote (after the serve
+              child): start, then the three corpus changes an admin makes, each timed
+              end to end through SearchService (check, move the file, analyse it,
+              reassemble weights, copies and lexicon, write the store, swap):
+              remove    `remove_file_of(id)` for a speech of the middle file;
+              restore   `restore_file(name)` of that file;
+              add       `add_documents([(name, bytes)])` of a new synthetic speech file;
+              snapshot  then `settle()`: the new weights written for the next start-up,
+                        which the service does after a change has answered.
+
+`--profile` also runs the build under cProfile in a further child and prints its hotspots.
+Every figure is wall time on a shared machine: other processes' load shows in them.
 """
 
 from __future__ import annotations
@@ -75,6 +88,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def children_peak_rss_mb() -> float:
+    """The largest peak RSS of any finished child process (the build's workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def dev_questions() -> list[str]:
     with DEV_QUESTIONS.open(encoding="utf-8") as f:
         return [json.loads(line)["question"] for line in f if line.strip()]
@@ -109,9 +133,9 @@ def passage_words(index: Index) -> list[list[str]]:
     if hasattr(index, "terms"):
         return [t.words for t in index.terms]
     from retrieval.build import passage_terms
-    from retrieval.segmenter import full_segmenter
+    from retrieval.segmenter import graph_recorder
 
-    segmenter = full_segmenter()
+    segmenter = graph_recorder()  # jieba-rs: the build's cutter, the same tokens as jieba's
     return [passage_terms(chunk, segmenter).words for chunk in index.chunks]
 
 
@@ -130,16 +154,62 @@ def word_field_scorer(index: Index) -> Callable[[list[str]], np.ndarray]:
 async def build_child(data_dir: Path, db: Path) -> dict:
     async with Store(db) as store:
         service = SearchService(store, data_dir)
+        cpu = cpu_seconds()
         start = time.perf_counter()
         report = await service.reindex()
         build_s = time.perf_counter() - start
+        cpu = cpu_seconds() - cpu
     return {
         "build_s": build_s,
+        "build_cpu_s": cpu,
         "speeches": report.speeches,
         "chunks": report.chunks,
         "problems": len(report.problems),
         "build_rss_mb": peak_rss_mb(),
+        "build_worker_rss_mb": children_peak_rss_mb(),
+        "store_mb": db.stat().st_size / 2**20,
     }
+
+
+# --------------------------------------------------------------------------- child: change
+
+
+async def change_child(data_dir: Path, db: Path) -> dict:
+    """remove, restore and add one file, each end to end, on copies of the data folder and store."""
+    import random
+    import shutil
+
+    from bench.synthetic import sentence_pool, speech_text
+
+    work = db.parent / "changes"
+    shutil.copytree(data_dir, work / "data", ignore=shutil.ignore_patterns(".*"))
+    copy = work / "store.sqlite3"
+    async with Store(db) as source:
+        await source.db.execute("VACUUM INTO ?", (str(copy),))
+    result: dict[str, float] = {}
+    async with Store(copy) as store:
+        service = SearchService(store, work / "data")
+        if await service.start() is not None:
+            raise RuntimeError("the stored index was not used: start() rebuilt it")
+        files = sorted({s.source_file for s in service.index.speeches.values()})
+        middle = files[len(files) // 2]
+        speech_id = next(s.id for s in service.index.speeches.values() if s.source_file == middle)
+        t = time.perf_counter()
+        await service.remove_file_of(speech_id)
+        result["remove_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        await service.restore_file(middle)
+        result["restore_s"] = time.perf_counter() - t
+        text = speech_text(random.Random(99), sentence_pool().sentences, 99_999)
+        t = time.perf_counter()
+        await service.add_documents([("bench_new_speech.txt", text.encode("utf-8"))], 1 << 24)
+        result["add_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        await service.settle()  # the new weights stored for the next start-up, after the answer
+        result["snapshot_s"] = time.perf_counter() - t
+    result["change_rss_mb"] = peak_rss_mb()
+    shutil.rmtree(work)
+    return result
 
 
 async def profile_child(data_dir: Path, db: Path) -> dict:
@@ -148,26 +218,26 @@ async def profile_child(data_dir: Path, db: Path) -> dict:
     import io
     import pstats
 
-    from retrieval.corpus import load_corpus
-
-    try:
-        from retrieval.build import build_index
-    except ImportError:  # before retrieval/build.py it lived in retrieval/index.py
-        from retrieval.index import build_index
+    from retrieval.build import build_corpus
 
     phases: dict[str, float] = {}
     profiler = cProfile.Profile()
     async with Store(db) as store:
         profiler.enable()
         t = time.perf_counter()
-        corpus = load_corpus(data_dir)
-        phases["load_corpus (read, clean, split, chunk, fold)"] = time.perf_counter() - t
-        t = time.perf_counter()
-        index = build_index(corpus.speeches, corpus.chunks)
-        phases["build_index (tokens, duplicates, 3 BM25 fields)"] = time.perf_counter() - t
-        t = time.perf_counter()
-        await store.replace_index(index, {"data_dir": str(data_dir)})
-        phases["store.replace_index (SQLite)"] = time.perf_counter() - t
+        built = build_corpus(data_dir, workers=1)  # in this process, so the profiler sees the analysis
+        phases["build_corpus (read, clean, chunk, cut words, count; one process)"] = time.perf_counter() - t
+        async with store.transaction():  # files' rows first: assembling lets go of their counts, as reindex does
+            t = time.perf_counter()
+            await store.write_files([], built.files, built.terms, replace_all=True)
+            stored = time.perf_counter() - t
+            t = time.perf_counter()
+            index = built.assemble(())
+            phases["assemble (copies, BM25 weights)"] = time.perf_counter() - t
+            t = time.perf_counter()
+            fields = {name: f.arrays for name, f in index.fields.items()}
+            await store.write_results(built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, {}, fields)
+            phases["store (SQLite)"] = stored + time.perf_counter() - t
         profiler.disable()
     report = {}
     for key in ("tottime", "cumulative"):
@@ -316,6 +386,8 @@ async def serve_child(data_dir: Path, db: Path, spawned_at: float, queries: int)
 def run_child(args: argparse.Namespace) -> None:
     if args.child == "build":
         result = asyncio.run(build_child(args.data_dir, args.db))
+    elif args.child == "change":
+        result = asyncio.run(change_child(args.data_dir, args.db))
     elif args.child == "profile":
         result = asyncio.run(profile_child(args.data_dir, args.db))
     else:
@@ -365,7 +437,7 @@ def measure_size(size: str, args: argparse.Namespace) -> dict:
     log(f"[{size}] corpus ready in {time.perf_counter() - t:.1f} s: {data_dir}")
     with tempfile.TemporaryDirectory(prefix="speechbot-bench-") as tmp:
         db = Path(tmp) / "index.sqlite3"
-        for kind in ("build", "serve", *(["profile"] if args.profile else [])):
+        for kind in ("build", "serve", "change", *(["profile"] if args.profile else [])):
             t = time.perf_counter()
             target = Path(tmp) / "profiled.sqlite3" if kind == "profile" else db  # serve reads build's store
             try:
@@ -404,20 +476,22 @@ def ratios(row: dict, reference: str) -> str:
 
 def main_table(rows: list[dict]) -> str:
     head = [
-        "size (chunks)", "build s", "start-up s", "search p50/p99 ms", "reply p50/p99 ms", "word-field p50 ms",
-        "rank-bm25 p50 ms", "bm25s p50 ms", "ratio vs rank-bm25", "ratio vs bm25s", "peak RSS MB build / serve",
+        "size (chunks)", "build s (CPU s)", "add / remove / restore s", "start-up s", "search p50/p99 ms",
+        "reply p50/p99 ms", "word-field p50 ms", "rank-bm25 p50 ms", "bm25s p50 ms", "ratio vs rank-bm25",
+        "ratio vs bm25s", "peak RSS MB build (+ each worker) / serve",
     ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         g = r.get
         cells = [
-            size_label(r), fmt(g("build_s"), 1), fmt(g("startup_s")),
+            size_label(r), f"{fmt(g('build_s'), 1)} ({fmt(g('build_cpu_s'), 1)})",
+            f"{fmt(g('add_s'))} / {fmt(g('remove_s'))} / {fmt(g('restore_s'))}", fmt(g("startup_s")),
             f"{fmt(g('search_p50_ms'))} / {fmt(g('search_p99_ms'))}",
             f"{fmt(g('reply_p50_ms'))} / {fmt(g('reply_p99_ms'))}",
             fmt(g("word_p50_ms"), 3), fmt(g("rank_bm25_p50_ms")), fmt(g("bm25s_p50_ms"), 3),
             ratios(r, "rank_bm25_p50_ms"),
             ratios(r, "bm25s_p50_ms"),
-            f"{fmt(g('build_rss_mb'), 0)} / {fmt(g('serve_rss_mb'), 0)}",
+            f"{fmt(g('build_rss_mb'), 0)} + {fmt(g('build_worker_rss_mb'), 0)}/worker / {fmt(g('serve_rss_mb'), 0)}",
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -427,7 +501,8 @@ def detail_table(rows: list[dict]) -> str:
     head = [
         "size (chunks)", "start-up: imports s", "start() s", "(SQLite read alone s)", "first search s",
         "RSS at start-up MB", "search: analyze p50 ms", "3-field scores p50 ms", "collapse + hits p50 ms", "answered",
-        "rank-bm25 / bm25s index s", "|ours − rank-bm25|",
+        "rank-bm25 / bm25s index s", "|ours − rank-bm25|", "store MB", "snapshot after a change s",
+        "RSS during changes MB",
     ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
@@ -437,7 +512,8 @@ def detail_table(rows: list[dict]) -> str:
             fmt(g("first_search_s"), 3), fmt(g("startup_rss_mb"), 0), fmt(g("analyze_p50_ms")),
             fmt(g("fused_scores_p50_ms")), fmt(g("collapse_hits_p50_ms")), f"{g('answered_share', 0):.0%}",
             f"{fmt(g('rank_bm25_build_s'), 1)} / {fmt(g('bm25s_build_s'), 1)}",
-            f"{g('max_abs_diff_vs_rank_bm25', float('nan')):.1e}",
+            f"{g('max_abs_diff_vs_rank_bm25', float('nan')):.1e}", fmt(g("store_mb"), 0), fmt(g("snapshot_s")),
+            fmt(g("change_rss_mb"), 0),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -469,7 +545,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="synthetic corpus seed")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a child is killed")
     parser.add_argument("--profile", action="store_true", help="also profile the build (cProfile) per size")
-    parser.add_argument("--child", choices=("build", "serve", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("build", "serve", "change", "profile"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--spawned-at", type=float, default=SPAWNED_IMPORTING_AT, help=argparse.SUPPRESS)

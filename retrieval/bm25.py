@@ -1,4 +1,4 @@
-"""One BM25 field: rank-bm25's BM25Plus model, scored through bm25s's sparse matrix.
+"""One BM25 field: rank-bm25's BM25Plus model, as a sparse passage × term weight matrix.
 
 Why BM25Plus: rank-bm25's BM25Okapi floors the IDF of a term found in more
 than half the passages to epsilon times the mean IDF, which on a small
@@ -7,27 +7,27 @@ corpus every term scores 0. BM25Plus's IDF, log((N+1)/df), is positive for
 every term, and its delta keeps long passages from being starved.
 
 The statistics and parameters are rank-bm25's (k1=1.5, b=0.75, delta=1).
-Each term's weight in each passage is computed once, at build time, into a
-sparse passage × term matrix that bm25s scores (a question costs a few
-column sums; tests/test_bm25.py holds the scores to rank-bm25's within
-1e-6). The matrix is built here with numpy from integer term codes rather
-than with bm25s's own builder, whose per-token Python lists took 5 GB and
-six minutes at 100,000 passages; the arrays also go into the store as they
-are, so start-up reads them instead of re-indexing.
+Each term's weight in each passage is computed once, when the index is
+assembled, into a CSC matrix (the layout bm25s uses for the same job); a
+question costs a few column sums (tests/test_bm25.py holds the scores to
+rank-bm25's within 1e-6).
+
+The weights are computed from term counts (`TermCounts`: each passage's
+distinct term ids and how often each occurs), which is what the store keeps:
+a corpus change recomputes every weight from them (N, the average length and
+the document frequencies all move) without cutting a passage again.
 
 A term is a 64-bit code: a character's code point, a character pair's two
-code points, or a stable hash of a word. Codes are kept sorted, so a
-question's terms are found with a binary search and no vocabulary dict.
+code points, or a stable hash of a word. The matrix's columns are sorted by
+code, so a question's terms are found with a binary search and no dict.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 import scipy.sparse
 
@@ -35,7 +35,8 @@ K1 = 1.5
 B = 0.75
 DELTA = 1.0
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+# Rows of weights computed at a time: bounds the float64 temporaries at a few tens of MB.
+_WEIGHT_BLOCK = 1 << 20
 
 
 def word_code(word: str) -> int:
@@ -57,7 +58,7 @@ def pair_codes(chars: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FieldArrays:
-    """A field as stored: sorted term codes, the CSC weight matrix (passages × terms), each term's delta·idf."""
+    """A field as searched: sorted term codes, the CSC weight matrix (passages × terms), each term's delta·idf."""
 
     codes: np.ndarray  # uint64, sorted
     data: np.ndarray  # weights without the delta part
@@ -67,48 +68,114 @@ class FieldArrays:
     num_docs: int
 
 
+@dataclass(frozen=True)
+class TermCounts:
+    """Passages' term counts, passage after passage: distinct term ids, their counts, how many per passage."""
+
+    ids: np.ndarray  # uint32, into a vocabulary of term codes
+    tf: np.ndarray  # uint16
+    sizes: np.ndarray  # uint32, distinct terms of each passage
+
+    @classmethod
+    def concat(cls, parts: Sequence[TermCounts]) -> TermCounts:
+        if not parts:
+            return cls(np.zeros(0, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.uint32))
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "tf", "sizes")))
+
+
+def counted(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A passage's distinct term codes and how often each occurs (as uint16: a passage is far shorter)."""
+    unique, counts = np.unique(codes, return_counts=True)
+    if len(counts) and counts.max() > np.iinfo(np.uint16).max:
+        raise ValueError("a term occurs more than 65,535 times in one passage")
+    return unique, counts.astype(np.uint16)
+
+
+def field_from_counts(counts: TermCounts, vocabulary: np.ndarray, dtype: str = "float64") -> FieldArrays:
+    """BM25Plus weights of passages given by their term counts; `vocabulary[id]` is a term id's code.
+
+    Terms no passage holds any more are left out, so the result depends only on the passages' terms,
+    not on the order in which the vocabulary met them.
+    """
+    return weigh(counts, vocabulary, dtype).to_field()
+
+
+@dataclass
+class WeightedRows:
+    """A field's weights passage by passage (CSR), before they are turned column-wise for search.
+
+    Kept apart so that a caller can let go of the counts before the column-wise copy is made.
+    """
+
+    weights: np.ndarray
+    columns: np.ndarray  # int32, into codes
+    rowptr: np.ndarray  # int64
+    codes: np.ndarray  # uint64, sorted: the terms some passage holds
+    idf: np.ndarray
+
+    def to_field(self) -> FieldArrays:
+        n = len(self.rowptr) - 1
+        shape = (n, len(self.codes))
+        matrix = scipy.sparse.csr_matrix((self.weights, self.columns, self.rowptr), shape=shape).tocsc()
+        self.weights = self.columns = np.zeros(0)
+        matrix.sort_indices()
+        return FieldArrays(
+            codes=self.codes,
+            data=matrix.data,
+            indices=matrix.indices.astype(np.int32, copy=False),
+            indptr=matrix.indptr.astype(np.int64, copy=False),
+            nonoccurrence=(self.idf * DELTA).astype(np.float64),
+            num_docs=n,
+        )
+
+
+def weigh(counts: TermCounts, vocabulary: np.ndarray, dtype: str = "float64") -> WeightedRows:
+    """Each passage's term weights, computed a block of passages at a time (no per-token arrays of floats)."""
+    n = len(counts.sizes)
+    rowptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts.sizes, out=rowptr[1:])
+    lengths = np.zeros(n, dtype=np.float64)
+    filled = counts.sizes > 0
+    if filled.any():
+        lengths[filled] = np.add.reduceat(counts.tf, rowptr[:-1][filled], dtype=np.float64)
+    df = np.bincount(counts.ids, minlength=len(vocabulary))
+    by_code = np.argsort(vocabulary, kind="stable")
+    kept = by_code[df[by_code] > 0]
+    column_of = np.zeros(len(vocabulary), dtype=np.int32)
+    column_of[kept] = np.arange(len(kept), dtype=np.int32)
+    idf = np.log((n + 1) / np.maximum(df[kept], 1))
+    avgdl = lengths.mean() if n and lengths.sum() else 1.0
+    norm = K1 * (1 - B + B * lengths / avgdl)
+    columns = column_of[counts.ids]
+    weights = np.empty(len(counts.ids), dtype=dtype)
+    block_rows = max(1, _WEIGHT_BLOCK * n // max(len(counts.ids), 1))
+    for r0 in range(0, n, block_rows):
+        r1 = min(n, r0 + block_rows)
+        s, e = rowptr[r0], rowptr[r1]
+        tf = counts.tf[s:e].astype(np.float64)
+        row_norm = np.repeat(norm[r0:r1], counts.sizes[r0:r1])
+        weights[s:e] = idf[columns[s:e]] * (tf * (K1 + 1)) / (row_norm + tf)
+    return WeightedRows(weights, columns, rowptr, vocabulary[kept].astype(np.uint64), idf)
+
+
 def build_field(docs: Sequence[np.ndarray], dtype: str = "float64") -> FieldArrays:
     """BM25Plus weights for passages given as arrays of term codes (repeats counted as in rank-bm25)."""
-    n = len(docs)
-    lengths = np.fromiter((len(d) for d in docs), dtype=np.float64, count=n)
-    per_doc = [np.unique(d, return_counts=True) for d in docs]
-    flat_codes = np.concatenate([u for u, _ in per_doc]) if n else np.zeros(0, np.uint64)
-    tf = np.concatenate([c for _, c in per_doc]).astype(np.float64) if n else np.zeros(0)
-    doc_of = np.repeat(np.arange(n, dtype=np.int32), [len(u) for u, _ in per_doc])
-    del per_doc
-    codes, term_of = np.unique(flat_codes, return_inverse=True)
-    del flat_codes
-    df = np.bincount(term_of, minlength=len(codes))
-    idf = np.log((n + 1) / np.maximum(df, 1))
-    avgdl = lengths.mean() if n and lengths.sum() else 1.0
-    norm = K1 * (1 - B + B * lengths[doc_of] / avgdl)
-    weights = idf[term_of] * (tf * (K1 + 1)) / (norm + tf)
-    matrix = scipy.sparse.csc_matrix((weights.astype(dtype), (doc_of, term_of)), shape=(n, len(codes)))
-    matrix.sort_indices()
-    return FieldArrays(
-        codes=codes.astype(np.uint64),
-        data=matrix.data.astype(dtype),
-        indices=matrix.indices.astype(np.int32),
-        indptr=matrix.indptr.astype(np.int64),
-        nonoccurrence=(idf * DELTA).astype(np.float64),
-        num_docs=n,
+    per_doc = [counted(d) for d in docs]
+    vocabulary = np.unique(np.concatenate([u for u, _ in per_doc])) if per_doc else np.zeros(0, np.uint64)
+    counts = TermCounts(
+        np.concatenate([np.searchsorted(vocabulary, u) for u, _ in per_doc]).astype(np.uint32)
+        if per_doc
+        else np.zeros(0, np.uint32),
+        np.concatenate([c for _, c in per_doc]) if per_doc else np.zeros(0, np.uint16),
+        np.array([len(u) for u, _ in per_doc], dtype=np.uint32),
     )
+    return field_from_counts(counts, vocabulary, dtype)
 
 
 class BM25Field:
     def __init__(self, arrays: FieldArrays) -> None:
         self.arrays = arrays
         self.doc_count = arrays.num_docs
-        self._model = bm25s.BM25(method="bm25+", k1=K1, b=B, delta=DELTA, dtype=str(arrays.data.dtype))
-        self._model.scores = {
-            "data": arrays.data,
-            "indices": arrays.indices,
-            "indptr": arrays.indptr,
-            "num_docs": arrays.num_docs,
-        }
-        # The part every passage gets (delta·idf per question term) is left out of bm25s's sums and
-        # added back in float64 by scores(), so a passage no term matched scores exactly 0.
-        self._model.nonoccurrence_array = None
 
     def columns(self, codes: np.ndarray) -> np.ndarray:
         """Matrix columns of the terms the corpus holds, in the question's order, repeats kept."""
@@ -124,11 +191,17 @@ class BM25Field:
         return self.match_scores(codes) + self.arrays.nonoccurrence[columns].sum()
 
     def match_scores(self, codes: np.ndarray) -> np.ndarray:
-        """Scores less the part every passage gets (delta·idf per term): 0 means no term matched."""
-        columns = self.columns(codes)
-        if not len(columns):
-            return np.zeros(self.doc_count)
-        return self._model.get_scores_from_ids(columns).astype(np.float64)
+        """Scores less the part every passage gets (delta·idf per term): 0 means no term matched.
+
+        The terms' matrix columns summed one after another, as bm25s does, in the field's own precision
+        (numpy's np.add.at is fast only when the sum and the weights share a dtype), then as float64.
+        """
+        arrays = self.arrays
+        scores = np.zeros(self.doc_count, dtype=arrays.data.dtype)
+        for column in self.columns(codes).tolist():
+            start, end = arrays.indptr[column], arrays.indptr[column + 1]
+            np.add.at(scores, arrays.indices[start:end], arrays.data[start:end])
+        return scores.astype(np.float64, copy=False)
 
     def idf(self, code: int) -> float | None:
         """log((N+1)/df) of a term, None when the corpus lacks it."""

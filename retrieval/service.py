@@ -1,10 +1,13 @@
-"""The one object the bot and the command line hold: load or build, search, reindex.
+"""The one object the bot and the command line hold: load or build, search, change the corpus.
 
 Searching reads an immutable Retriever snapshot (the lexical index, the
-meaning vectors, the fitted ranker); reindexing builds a new index beside it
-(off the event loop), writes it to the store in one transaction and only then
-swaps the reference, so questions keep being answered from the old index
-meanwhile and a failure leaves it serving.
+meaning vectors, the fitted ranker); a rebuild or a corpus change
+(retrieval/changes.py) makes a new index beside it, off the event loop,
+stores it in one transaction and only then swaps the reference, so questions
+keep being answered from the old index meanwhile and a failure leaves it
+serving. One change runs at a time; a second is told so at once. After a
+change has answered, the new weights are stored for the next start-up (a few
+seconds at 100k passages), still under the change lock; `settle()` waits.
 
 Vectors for text the cache lacks (a new upload, a new corpus) are computed by
 a background job, a batch at a time; the retriever is swapped for one with
@@ -16,22 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from retrieval import library
-from retrieval.build import Progress, build_index
-from retrieval.corpus import Corpus, load_corpus
+from retrieval.build import Progress
+from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
 from retrieval.embeddings import Embedder
 from retrieval.index import Index
 from retrieval.ranker import MODEL_PATH, Answer, RankerModel
 from retrieval.retriever import Retriever, load_model
-from retrieval.speeches import Speech
 from retrieval.store import Store, inconsistency
 from retrieval.vectors import assemble, bundle_path, missing_texts, read_bundle
 
@@ -40,29 +40,7 @@ EMBED_BATCH = 16
 
 log = logging.getLogger(__name__)
 
-class ReindexError(RuntimeError):
-    """A rebuild that did not replace the index; the message says what failed."""
-
-
-class ReindexBusy(ReindexError):
-    """A rebuild is already running."""
-
-
-@dataclass(frozen=True)
-class ReindexReport:
-    speeches: int
-    chunks: int
-    seconds: float
-    problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ChangeReport:
-    """A corpus change that was made: the reindex it took, the speeches it concerned, the files it moved."""
-
-    reindex: ReindexReport
-    speeches: list[Speech]
-    files: list[str]
+__all__ = ["ChangeReport", "EmbeddingProgress", "ReindexBusy", "ReindexError", "ReindexReport", "SearchService"]
 
 
 @dataclass(frozen=True)
@@ -82,12 +60,14 @@ class SearchService:
                  model_path: Path = MODEL_PATH) -> None:
         self.store = store
         self.data_dir = data_dir
+        self.changes = CorpusChanges(store, data_dir)
         self.embedder = embedder
         self.model_path = model_path
         self._retriever: Retriever | None = None
         self._model: RankerModel | None = None
         self._lock = asyncio.Lock()
         self._embedding: asyncio.Task[None] | None = None
+        self._snapshot_task: asyncio.Task[None] | None = None
         self.embedding_progress = EmbeddingProgress(0, 0)
 
     @property
@@ -116,7 +96,11 @@ class SearchService:
                 stored = await self.store.load_index()
                 problem = inconsistency(stored)
                 if problem is None:
-                    await self._serve(await asyncio.to_thread(stored.to_index))
+                    index = await asyncio.to_thread(stored.to_index)
+                    await self._serve(index)
+                    if stored.fields is None:  # assembled from the counts: store its weights for next time
+                        self.changes.snapshot_later(index, stored.generation)
+                        self._snapshot_soon()
                     return None
                 log.warning("stored index inconsistent (%s); rebuilding from %s", problem, self.data_dir)
             except Exception:
@@ -126,7 +110,9 @@ class SearchService:
         return await self.reindex(progress)
 
     async def close(self) -> None:
-        """Stop the embedding job; what it embedded so far is already in the store."""
+        """Store the weights of the last change if that is still to do, then stop the embedding job (what it
+        embedded so far is already in the store)."""
+        await self.settle()
         if self._embedding is not None:
             self._embedding.cancel()
             with suppress(asyncio.CancelledError):
@@ -145,61 +131,41 @@ class SearchService:
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Rebuild from data_dir; raises ReindexBusy or ReindexError, the old index still serving."""
         async with self._exclusive():
-            return await self._rebuild(progress)
+            index, report = await self.changes.rebuild(progress)
+            await self._serve(index)
+            return report
 
     async def add_documents(self, documents: list[tuple[str, bytes]], max_bytes: int) -> ChangeReport:
         """Check, save and index new documents; any refusal (RefusedChange) or failure leaves all as it was."""
         async with self._exclusive():
-            checked = []
-            for name, data in documents:
-                document = await asyncio.to_thread(
-                    library.check_document, name, data, self.data_dir, self._index, max_bytes
-                )
-                if any(c.name == document.name for c in checked):
-                    raise library.RefusedChange(library.Refusal.EXISTS, f"{document.name}: given twice")
-                checked.append(document)
-            written = []
-            try:
-                for document in checked:
-                    written.append(library.write_new(self.data_dir, document))
-                report = await self._rebuild(None)
-            except BaseException:
-                for path in written:
-                    path.unlink(missing_ok=True)
-                raise
-            names = {d.name for d in checked}
-            added = [s for s in self.index.speeches.values() if s.source_file in names]
-            return ChangeReport(report, added, [d.name for d in checked])
+            index, report = await self.changes.add_documents(self._index, documents, max_bytes)
+            await self._serve(index)
+        self._snapshot_soon()
+        return report
 
     async def remove_file_of(self, speech_id: str) -> ChangeReport:
         """Move the file holding a speech aside (with every speech in it) and reindex."""
         async with self._exclusive():
-            speech = self.index.speeches.get(speech_id)
-            if speech is None:
-                raise library.RefusedChange(library.Refusal.NOT_FOUND, f"{speech_id}: no such speech")
-            gone = [s for s in self.index.speeches.values() if s.source_file == speech.source_file]
-            moved = library.move_aside(self.data_dir, speech.source_file)
-            try:
-                report = await self._rebuild(None)
-            except BaseException:
-                moved.rename(self.data_dir / speech.source_file)
-                raise
-            return ChangeReport(report, gone, [speech.source_file])
+            index, report = await self.changes.remove_file_of(self.index, speech_id)
+            await self._serve(index)
+        self._snapshot_soon()
+        return report
 
     async def restore_file(self, source_file: str) -> ChangeReport:
-        """Bring a removed file back and reindex."""
+        """Bring a removed file back (its speeches keep their old ids) and reindex."""
         async with self._exclusive():
-            restored = library.bring_back(self.data_dir, source_file)
-            try:
-                report = await self._rebuild(None)
-            except BaseException:
-                restored.rename(self.data_dir / library.REMOVED_DIR / restored.name)
-                raise
-            back = [s for s in self.index.speeches.values() if s.source_file == restored.name]
-            return ChangeReport(report, back, [restored.name])
+            index, report = await self.changes.restore_file(self.index, source_file)
+            await self._serve(index)
+        self._snapshot_soon()
+        return report
 
     def removed_files(self) -> list[str]:
-        return library.removed_files(self.data_dir)
+        return self.changes.removed_files()
+
+    async def settle(self) -> None:
+        """Wait until the index's weights are stored (a command that changed the corpus, before it exits)."""
+        if self._snapshot_task is not None:
+            await self._snapshot_task
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
@@ -209,27 +175,19 @@ class SearchService:
         async with self._lock:
             yield
 
-    async def _rebuild(self, progress: Progress | None) -> ReindexReport:
-        started = time.perf_counter()
-        try:
-            corpus, index = await asyncio.to_thread(self._build, progress)
-            await self.store.replace_index(index, {"data_dir": str(self.data_dir)})
-        except ReindexError:
-            raise
-        except Exception as exc:
-            log.exception("reindex failed")
-            raise ReindexError(f"reindex failed, the previous index stays: {exc}") from exc
-        await self._serve(index)
-        return ReindexReport(len(corpus.speeches), len(corpus.chunks), time.perf_counter() - started, corpus.problems)
+    def _snapshot_soon(self) -> None:
+        if self.changes.snapshot_due:
+            self._snapshot_task = asyncio.create_task(self._write_snapshot(), name="store-weights")
 
-    def _build(self, progress: Progress | None) -> tuple[Corpus, Index]:
-        if not self.data_dir.is_dir():
-            raise ReindexError(f"data folder {self.data_dir} does not exist; the previous index stays")
-        corpus = load_corpus(self.data_dir)
-        if not corpus.chunks:
-            detail = "; ".join(corpus.problems) or "no *.txt files"
-            raise ReindexError(f"no speeches found in {self.data_dir} ({detail}); the previous index stays")
-        return corpus, build_index(corpus.speeches, corpus.chunks, progress)
+    async def _write_snapshot(self) -> None:
+        """Store the new weights, taking the change lock (a change arriving meanwhile is told to wait)."""
+        try:
+            async with self._exclusive():
+                await self.changes.write_snapshot()
+        except ReindexBusy:
+            pass  # a change got in first; it leaves its own snapshot to write
+        except Exception:
+            log.warning("could not store the index's weights; the next start-up assembles them", exc_info=True)
 
     # --- meaning vectors -----------------------------------------------------
 

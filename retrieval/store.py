@@ -1,8 +1,20 @@
-"""The SQLite store of the built index, so start-up skips tokenizing.
+"""The SQLite store of the index: each file's passages and term counts, so start-up and changes skip cutting words.
 
-One file, WAL mode. The index tables are replaced inside one transaction,
-so a reader sees the old index or the new one, never a mix, and a failed
-or killed rebuild leaves the old one in place.
+One file, WAL mode. What is stored is what the index is computed from, file
+by file (speeches, passages, each file's term counts and copy fingerprints),
+plus the few corpus-wide results (vocabularies, lexicon, groups of copies)
+and a snapshot of the BM25 weights, which start-up reads as they are. A
+change to one file deletes and inserts that file's rows and rewrites the
+corpus-wide ones, inside one transaction, so a reader sees the old index or
+the new one, never a mix, and a failed or killed change leaves the old one.
+Every weight moves with each change (N, the average length and the document
+frequencies do), and rewriting them takes seconds at 100k passages, so a
+change leaves the snapshot stale and the service stores the new one after
+answering (`write_snapshot`); a start-up that finds it stale assembles the
+weights from the counts instead (numpy, no jieba).
+
+`file_tags` (file name → the stem of its speeches' ids) outlives rebuilds and
+schema changes: a file keeps its ids, even while removed.
 """
 
 from __future__ import annotations
@@ -10,58 +22,78 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.bm25 import BM25Field, FieldArrays
+from retrieval.bm25 import BM25Field, FieldArrays, TermCounts
+from retrieval.build import CorpusTerms, FilePassages, FileTerms, Vocabulary
 from retrieval.chunking import Chunk
-from retrieval.index import Index
+from retrieval.index import FIELDS, Index
 from retrieval.segmenter import Lexicon
 from retrieval.speeches import Speech
 from retrieval.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 4: speeches.source_title, chunks.repaired
+SCHEMA_VERSION = 5  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags
 
-INDEX_SCHEMA = """
+# A file's stored arrays: (column, dtype); per field its term ids, their counts and distinct terms per passage.
+TERM_COLUMNS = [
+    *((f"{name}{suffix}", dtype) for name in FIELDS
+      for suffix, dtype in (("", "uint32"), ("_tf", "uint16"), ("_sizes", "uint32"))),
+    ("shingles", "uint64"),
+    ("shingle_sizes", "uint32"),
+]  # fmt: skip
+
+INDEX_TABLES = ("meta", "speeches", "chunks", "file_terms", "vocabulary", "lexicon", "passage_arrays", "field_arrays")
+ARRAY_PARTS = ("codes", "data", "indices", "indptr", "nonoccurrence")
+INDEX_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS speeches (
     id TEXT PRIMARY KEY,
-    ordinal INTEGER NOT NULL,
-    title TEXT NOT NULL,
     source_file TEXT NOT NULL,
+    file_position INTEGER NOT NULL,
+    title TEXT NOT NULL,
     spun INTEGER NOT NULL DEFAULT 0,
     paragraph_count INTEGER NOT NULL,
     source_title TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS speeches_in_order ON speeches(source_file, file_position);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
-    ordinal INTEGER NOT NULL UNIQUE,
     speech_id TEXT NOT NULL REFERENCES speeches(id),
     position INTEGER NOT NULL,
     paragraph INTEGER NOT NULL,
     section TEXT NOT NULL,
     text TEXT NOT NULL,
     spun INTEGER NOT NULL,
-    duplicate_of INTEGER NOT NULL,
     content_key INTEGER NOT NULL,
     repaired INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
-CREATE TABLE IF NOT EXISTS lexicon (word TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_terms (
+    source_file TEXT PRIMARY KEY,
+    passages INTEGER NOT NULL,
+    {", ".join(f"{column} BLOB NOT NULL" for column, _ in TERM_COLUMNS)}
+);
+CREATE TABLE IF NOT EXISTS vocabulary (field TEXT PRIMARY KEY, codes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS lexicon (word TEXT PRIMARY KEY, freq INTEGER NOT NULL, files INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passage_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS field_arrays (
     field TEXT NOT NULL,
     part TEXT NOT NULL,
     dtype TEXT NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (field, part)
-) WITHOUT ROWID;
+);
+CREATE TABLE IF NOT EXISTS file_tags (name TEXT PRIMARY KEY, tag TEXT NOT NULL UNIQUE) WITHOUT ROWID;
 """
-ARRAY_PARTS = ("codes", "data", "indices", "indptr", "nonoccurrence")
+
 
 # Meaning vectors by content, not by passage: they outlive reindexes and schema changes of the index
 # tables, so a text is embedded once per model, ever.
@@ -74,21 +106,46 @@ CREATE TABLE IF NOT EXISTS vectors (
 ) WITHOUT ROWID;
 """
 
+
 @dataclass(frozen=True)
+class IndexUpdate:
+    """What a build or a change writes: files out, files in, and the corpus-wide results."""
+
+    removed: list[str]
+    added: list[FilePassages]  # their terms are in `terms`
+    terms: CorpusTerms  # for the vocabularies and the graph words' counts
+    lexicon: Lexicon
+    duplicate_of: np.ndarray
+    tags: dict[str, str]  # file tags to remember (those already known are kept as they are)
+    info: dict[str, str]
+    replace_all: bool = False
+
+
+@dataclass
 class StoredIndex:
-    """An index as read from the file; Index(...) of it is CPU work, left to the caller's thread."""
+    """An index as read from the file; assembling it (to_index) is CPU work, left to the caller's thread."""
 
     speeches: list[Speech]
     chunks: list[Chunk]
-    fields: dict[str, FieldArrays]
-    duplicate_of: list[int]
+    terms: CorpusTerms | None  # the counts, read when no fresh snapshot of the weights was stored
+    fields: dict[str, FieldArrays] | None  # the weights as last stored, when they are still the index's
+    duplicate_of: np.ndarray
     lexicon: Lexicon
     content_keys: list[int]
-    info: dict[str, str]
+    info: dict[str, str] = field(default_factory=dict)
 
     def to_index(self) -> Index:
-        fields = {name: BM25Field(arrays) for name, arrays in self.fields.items()}
-        return Index(self.speeches, self.chunks, fields, self.duplicate_of, self.lexicon, self.content_keys)
+        if self.fields is not None:
+            fields = {name: BM25Field(arrays) for name, arrays in self.fields.items()}
+            return Index(
+                self.speeches, self.chunks, fields, self.duplicate_of.tolist(), self.lexicon, self.content_keys
+            )
+        assert self.terms is not None
+        return self.terms.index(self.speeches, self.chunks, self.content_keys, self.duplicate_of, self.lexicon, keep=())
+
+    @property
+    def generation(self) -> int:
+        return int(self.info.get("generation", 0))
 
 
 def inconsistency(stored: StoredIndex) -> str | None:
@@ -111,14 +168,20 @@ def inconsistency(stored: StoredIndex) -> str | None:
     empty = len(speech_ids - {c.speech_id for c in stored.chunks})
     if empty:
         return f"{empty} speeches without passages"
-    if len(stored.duplicate_of) != n or any(not 0 <= d < n for d in stored.duplicate_of):
+    groups = stored.duplicate_of
+    if len(groups) != n or (n and (int(groups.min()) < 0 or int(groups.max()) >= n)):
         return "duplicate links out of range"
-    for name, arrays in stored.fields.items():
-        terms = len(arrays.codes)
-        if (len(arrays.indptr) != terms + 1 or len(arrays.nonoccurrence) != terms
-                or not int(arrays.indptr[-1]) == len(arrays.indices) == len(arrays.data)
-                or (len(arrays.indices) and int(arrays.indices.max()) >= n)):
-            return f"the {name} field's arrays do not fit {n} passages"
+    if stored.fields is not None:
+        for name, arrays in stored.fields.items():
+            terms = len(arrays.codes)
+            if (len(arrays.indptr) != terms + 1 or len(arrays.nonoccurrence) != terms
+                    or not int(arrays.indptr[-1]) == len(arrays.indices) == len(arrays.data)
+                    or (len(arrays.indices) and int(arrays.indices.max()) >= n)):
+                return f"the {name} field's arrays do not fit {n} passages"
+    elif stored.terms is not None:
+        counted = sum(file.passages for file in stored.terms.files.values())
+        if counted != n:
+            return f"term counts for {counted} passages, {n} stored"
     return None
 
 
@@ -189,10 +252,7 @@ class Store(SQLiteFile):
         return tuple(row) if row else ()
 
     async def _drop_index_tables(self) -> None:
-        await self.db.executescript(
-            "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS speeches; DROP TABLE IF EXISTS meta;"
-            "DROP TABLE IF EXISTS lexicon; DROP TABLE IF EXISTS field_arrays;"
-        )
+        await self.db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in INDEX_TABLES))
 
     # --- the index ---------------------------------------------------------
 
@@ -200,66 +260,160 @@ class Store(SQLiteFile):
         row = await self._fetchone("SELECT value FROM meta WHERE key = 'complete'")
         return bool(row) and row[0] == "1"
 
-    async def replace_index(self, index: Index, info: dict[str, str]) -> None:
-        """Swap in a new index in one transaction; on any error the old one stays."""
-        speeches = [index.speeches[s] for s in index.speech_order]
-        paragraphs: dict[str, int] = {}
-        for c in index.chunks:
-            paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
-        chunk_rows = [
-            (c.id, i, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), int(d), key,
-             int(c.repaired))
-            for i, (c, d, key) in enumerate(zip(index.chunks, index.duplicate_of.tolist(), index.content_keys,
-                                                strict=True))
-        ]
-        array_rows = [
-            (name, part, str(array.dtype), array.tobytes())
-            for name, field_ in index.fields.items()
-            for part, array in ((p, getattr(field_.arrays, p)) for p in ARRAY_PARTS)
-        ]
-        meta = {**info, "built_at": str(time.time()), "lexicon_total": str(index.lexicon.total),
-                "passages": str(len(index.chunks)), "complete": "1"}
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
+    async def info(self) -> dict[str, str]:
+        return dict(await self._fetchall("SELECT key, value FROM meta"))
+
+    async def file_tags(self) -> dict[str, str]:
+        """Every file's tag, removed files' included."""
+        return dict(await self._fetchall("SELECT name, tag FROM file_tags"))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One write transaction: all of it is stored, or (on any error) none of it."""
+        await self.db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("chunks", "speeches", "meta", "lexicon", "field_arrays"):
-                await db.execute(f"DELETE FROM {table}")
-            await db.executemany("INSERT INTO lexicon VALUES (?, ?)", index.lexicon.words.items())
-            await db.executemany(
-                "INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (s.id, i, s.title, s.source_file, int(s.spun), paragraphs.get(s.id, 0), s.source_title)
-                    for i, s in enumerate(speeches)
-                ],
-            )
-            await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
-            await db.executemany("INSERT INTO field_arrays VALUES (?, ?, ?, ?)", array_rows)
-            await db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            await db.commit()
+            yield
+            await self.db.commit()
         except BaseException:
-            await db.rollback()
+            await self.db.rollback()
             raise
 
-    async def load_index(self) -> StoredIndex:
-        info = dict(await self._fetchall("SELECT key, value FROM meta"))
-        speeches = [
-            Speech(r[0], r[1], r[2], (), bool(r[3]), r[4])
-            for r in await self._fetchall(
-                "SELECT id, title, source_file, spun, source_title FROM speeches ORDER BY ordinal"
+    async def save(self, update: IndexUpdate) -> int:
+        """Write a change in one transaction (on any error the old index stays); the index's new generation.
+
+        The weights' snapshot is not written here (see write_snapshot): the stored one goes stale.
+        """
+        async with self.transaction():
+            await self.write_files(update.removed, update.added, update.terms, update.replace_all)
+            return await self.write_results(update.terms, update.lexicon, update.duplicate_of, update.tags, update.info)
+
+    async def write_files(
+        self, removed: list[str], added: list[FilePassages], terms: CorpusTerms, replace_all: bool = False
+    ) -> None:
+        """Files' rows out and in (every file's out with replace_all); inside `transaction()`."""
+        db = self.db
+        if replace_all:
+            for table in ("chunks", "speeches", "file_terms"):
+                await db.execute(f"DELETE FROM {table}")
+        for name in removed:
+            await db.execute(
+                "DELETE FROM chunks WHERE speech_id IN (SELECT id FROM speeches WHERE source_file = ?)", (name,)
             )
-        ]
-        rows = await self._fetchall(
-            "SELECT id, speech_id, position, paragraph, section, text, spun, duplicate_of, content_key, repaired "
-            "FROM chunks ORDER BY ordinal"
+            await db.execute("DELETE FROM speeches WHERE source_file = ?", (name,))
+            await db.execute("DELETE FROM file_terms WHERE source_file = ?", (name,))
+        await db.executemany("INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?)", _speech_rows(added))
+        await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_rows(added))
+        marks = ", ".join("?" * (len(TERM_COLUMNS) + 2))
+        await db.executemany(f"INSERT INTO file_terms VALUES ({marks})", _term_rows(added, terms))
+
+    async def write_results(
+        self,
+        terms: CorpusTerms,
+        lexicon: Lexicon,
+        duplicate_of: np.ndarray,
+        tags: dict[str, str],
+        info: dict[str, str],
+        fields: dict[str, FieldArrays] | None = None,
+    ) -> int:
+        """The corpus-wide rows: vocabularies, lexicon, copies, new file tags, meta, and the weights when given
+        (else the stored ones go stale); inside `transaction()`. Returns the index's new generation."""
+        db = self.db
+        generation = int((await self._fetchone("SELECT value FROM meta WHERE key = 'generation'") or ("0",))[0]) + 1
+        await db.executemany(
+            "INSERT OR REPLACE INTO vocabulary VALUES (?, ?)",
+            [(name, v.codes.astype(np.uint64).tobytes()) for name, v in terms.vocabularies.items()],
         )
-        chunks = [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[9])) for r in rows]
+        await db.execute("DELETE FROM lexicon")
+        graph = terms.graph_files
+        await db.executemany(
+            "INSERT INTO lexicon VALUES (?, ?, ?)", ((w, f, graph.get(w, 0)) for w, f in lexicon.words.items())
+        )
+        groups = np.asarray(duplicate_of, dtype=np.int64)
+        await db.execute(
+            "INSERT OR REPLACE INTO passage_arrays VALUES ('duplicate_of', ?, ?)", (str(groups.dtype), groups.tobytes())
+        )
+        await db.executemany("INSERT OR IGNORE INTO file_tags VALUES (?, ?)", tags.items())
+        meta = {**info, "built_at": str(time.time()), "lexicon_total": str(lexicon.total),
+                "passages": str(len(groups)), "complete": "1", "generation": str(generation)}  # fmt: skip
+        if fields is not None:
+            await self._write_fields(fields)
+            meta["snapshot"] = str(generation)
+        await db.execute("DELETE FROM meta")
+        await db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+        return generation
+
+    async def write_snapshot(self, fields: dict[str, FieldArrays], generation: int) -> bool:
+        """Store the weights of the index of this generation, so start-up reads them instead of assembling
+        them from the counts; False (nothing written) when the stored index has moved on meanwhile."""
+        async with self.transaction():
+            if await self._fetchone("SELECT value FROM meta WHERE key = 'generation'") != (str(generation),):
+                return False
+            await self._write_fields(fields)
+            await self.db.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", (str(generation),))
+            return True
+
+    async def _write_fields(self, fields: dict[str, FieldArrays]) -> None:
+        await self.db.execute("DELETE FROM field_arrays")
+        await self.db.executemany(
+            "INSERT INTO field_arrays VALUES (?, ?, ?, ?)",
+            (
+                (name, part, str(array.dtype), np.ascontiguousarray(array).data.cast("B"))
+                for name, arrays in fields.items()
+                for part, array in ((p, getattr(arrays, p)) for p in ARRAY_PARTS)
+            ),
+        )
+
+    async def _read_fields(self, passages: int) -> dict[str, FieldArrays]:
         parts: dict[str, dict[str, np.ndarray]] = {}
         for name, part, dtype, blob in await self._fetchall("SELECT field, part, dtype, data FROM field_arrays"):
             parts.setdefault(name, {})[part] = np.frombuffer(blob, dtype=dtype)
-        passages = int(info["passages"])
-        fields = {name: FieldArrays(**arrays, num_docs=passages) for name, arrays in parts.items()}
+        return {name: FieldArrays(**arrays, num_docs=passages) for name, arrays in parts.items()}
+
+    async def load_terms(self) -> CorpusTerms:
+        """Every file's term counts, the vocabularies and the graph words' counts: what a change starts from."""
+        terms = CorpusTerms()
+        for name, blob in await self._fetchall("SELECT field, codes FROM vocabulary"):
+            terms.vocabularies[name] = Vocabulary(np.frombuffer(blob, dtype=np.uint64))
+        columns = ", ".join(column for column, _ in TERM_COLUMNS)
+        for row in await self._fetchall(f"SELECT source_file, {columns} FROM file_terms ORDER BY source_file"):
+            arrays = {
+                column: np.frombuffer(blob, dtype=dtype)
+                for (column, dtype), blob in zip(TERM_COLUMNS, row[1:], strict=True)
+            }
+            counts = {name: TermCounts(arrays[name], arrays[f"{name}_tf"], arrays[f"{name}_sizes"]) for name in FIELDS}
+            terms.files[row[0]] = FileTerms(counts, arrays["shingles"], arrays["shingle_sizes"])
+        for word, freq, files in await self._fetchall("SELECT word, freq, files FROM lexicon WHERE files > 0"):
+            terms.graph_files[word] = files
+            terms.freqs[word] = freq
+        return terms
+
+    async def load_index(self) -> StoredIndex:
+        info = await self.info()
+        speeches = [
+            Speech(r[0], r[1], r[2], (), bool(r[3]), r[4])
+            for r in await self._fetchall(
+                "SELECT id, title, source_file, spun, source_title FROM speeches ORDER BY source_file, file_position"
+            )
+        ]
+        rows = await self._fetchall(
+            "SELECT c.id, c.speech_id, c.position, c.paragraph, c.section, c.text, c.spun, c.content_key, c.repaired "
+            "FROM chunks c LEFT JOIN speeches s ON s.id = c.speech_id "  # LEFT: a passage without its speech shows
+            "ORDER BY s.source_file, s.file_position, c.position"
+        )
+        chunks = [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[8])) for r in rows]
+        dtype, blob = await self._fetchone("SELECT dtype, data FROM passage_arrays WHERE name = 'duplicate_of'")
         lexicon = Lexicon(dict(await self._fetchall("SELECT word, freq FROM lexicon")), int(info["lexicon_total"]))
-        return StoredIndex(speeches, chunks, fields, [r[7] for r in rows], lexicon, [r[8] for r in rows], info)
+        fresh = info.get("snapshot") == info.get("generation")
+        return StoredIndex(
+            speeches,
+            chunks,
+            None if fresh else await self.load_terms(),
+            await self._read_fields(len(chunks)) if fresh else None,
+            np.frombuffer(blob, dtype=dtype),
+            lexicon,
+            [r[7] for r in rows],
+            info,
+        )
 
     async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         async with self.db.execute(sql, params) as cursor:
@@ -284,6 +438,35 @@ class Store(SQLiteFile):
 
     async def speech_rows(self) -> list[tuple[str, str, str, int]]:
         async with self.db.execute(
-            "SELECT id, title, source_file, paragraph_count FROM speeches ORDER BY ordinal"
+            "SELECT id, title, source_file, paragraph_count FROM speeches ORDER BY source_file, file_position"
         ) as cursor:
             return [tuple(r) async for r in cursor]
+
+
+def _speech_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
+    for record in files:
+        paragraphs: dict[str, int] = {}
+        for c in record.chunks:
+            paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
+        for k, s in enumerate(record.speeches):
+            yield s.id, s.source_file, k, s.title, int(s.spun), paragraphs.get(s.id, 0), s.source_title
+
+
+def _chunk_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
+    for record in files:
+        for c, key in zip(record.chunks, record.content_keys, strict=True):
+            yield c.id, c.speech_id, c.ordinal, c.paragraph, c.section, c.text, int(c.spun), key, int(c.repaired)
+
+
+def _term_rows(files: Sequence[FilePassages], corpus_terms: CorpusTerms) -> Iterator[tuple]:
+    for record in files:
+        terms = corpus_terms.files[record.name]
+        arrays = {"shingles": terms.shingles, "shingle_sizes": terms.shingle_sizes}
+        for name in FIELDS:
+            counts = terms.counts[name]
+            arrays.update({name: counts.ids, f"{name}_tf": counts.tf, f"{name}_sizes": counts.sizes})
+        yield (
+            record.name,
+            terms.passages,
+            *(np.ascontiguousarray(arrays[column], dtype=dtype).tobytes() for column, dtype in TERM_COLUMNS),
+        )

@@ -34,7 +34,7 @@ SPEECH = (
 def state(db: Path) -> tuple[list[str], int, int]:
     """Speech ids, passages, and passages whose speech is missing, as a fresh reader sees them."""
     with sqlite3.connect(db) as conn:
-        speeches = [r[0] for r in conn.execute("SELECT id FROM speeches ORDER BY ordinal")]
+        speeches = [r[0] for r in conn.execute("SELECT id FROM speeches ORDER BY id")]
         chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         orphans = conn.execute(
             "SELECT COUNT(*) FROM chunks WHERE speech_id NOT IN (SELECT id FROM speeches)"
@@ -44,12 +44,18 @@ def state(db: Path) -> tuple[list[str], int, int]:
 
 
 def fail_at_passage(db: Path, row: int) -> None:
-    """The next rebuild's transaction aborts when it inserts passage `row` (its earlier rows are written)."""
+    """The next change's transaction aborts when it inserts passage `row` (from 1) of a speech (earlier rows written)."""
+    inject_fault(db, f"BEFORE INSERT ON chunks WHEN NEW.position = {row}")
+
+
+def fail_at_deleting_passages(db: Path) -> None:
+    """The next change's transaction aborts when it deletes a passage (a file's removal, which inserts none)."""
+    inject_fault(db, "BEFORE DELETE ON chunks")
+
+
+def inject_fault(db: Path, when: str) -> None:
     with sqlite3.connect(db) as conn:
-        conn.execute(
-            f"CREATE TRIGGER injected_fault BEFORE INSERT ON chunks WHEN NEW.ordinal = {row} "
-            "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-        )
+        conn.execute(f"CREATE TRIGGER injected_fault {when} BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ async def test_a_failed_rebuild_in_remove_and_restore_puts_the_file_back(corpus:
         service = SearchService(store, data)
         await service.reindex()
         old = state(db)
-        fail_at_passage(db, 0)
+        fail_at_deleting_passages(db)
         with pytest.raises(ReindexError, match="injected fault"):
             await service.remove_file_of("003-1")
         assert (data / OLD_FILE).is_file() and not (data / REMOVED_DIR / OLD_FILE).exists()
@@ -110,17 +116,18 @@ async def test_a_failed_rebuild_in_remove_and_restore_puts_the_file_back(corpus:
         with sqlite3.connect(db) as conn:
             conn.execute("DROP TRIGGER injected_fault")
         await service.remove_file_of("003-1")
-        fail_at_passage(db, 0)
+        fail_at_passage(db, 1)
         with pytest.raises(ReindexError, match="injected fault"):
             await service.restore_file(OLD_FILE)
         assert (data / REMOVED_DIR / OLD_FILE).is_file() and not (data / OLD_FILE).exists()
+        await service.close()
 
 
 def slow_transaction(db: Path) -> None:
     """The next rebuild holds its write transaction for about a second, at its first passage row."""
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "CREATE TRIGGER slow_write AFTER INSERT ON chunks WHEN NEW.ordinal = 0 BEGIN "
+            "CREATE TRIGGER slow_write AFTER INSERT ON chunks WHEN NEW.position = 1 BEGIN "
             "SELECT COUNT(*) FROM (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
             "WHERE x < 3000000) SELECT x FROM n); END"
         )

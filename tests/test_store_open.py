@@ -116,7 +116,7 @@ async def test_a_corrupt_store_goes_aside_with_its_wal_files(store_with_rows: Pa
     [
         ("DELETE FROM chunks", "no passages"),
         ("DELETE FROM speeches", "no speeches"),
-        ("DELETE FROM speeches WHERE ordinal = 0", "passages of missing speeches"),
+        ("DELETE FROM speeches WHERE file_position = 0", "passages of missing speeches"),
         ("DELETE FROM chunks WHERE speech_id = (SELECT id FROM speeches LIMIT 1)", "passages stored"),
         ("UPDATE meta SET value = '3' WHERE key = 'passages'", "recorded"),
     ],
