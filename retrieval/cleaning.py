@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from retrieval.text import fold
+from retrieval.text import fold, fold_chars
 
 # 質(zhì)量 -> 質量: a pinyin reading in brackets right after a Chinese character.
 PINYIN_ANNOTATION = re.compile(
@@ -83,8 +83,9 @@ def repair_encoding(text: str) -> Repair:
     """Repair `?`-led damage of the shape above where the document and the dictionary settle it."""
     if "?" not in text:
         return Repair(text)
-    pairs = Counter(fold(text[i : i + 2]) for i in range(len(text) - 1))
-    chars = Counter(fold(text))
+    folded = fold_chars(text)  # character by character (cached): the document's pairs in one pass
+    pairs = Counter(map(str.__add__, folded, folded[1:]))
+    chars = Counter(folded)
     spots: list[str] = []
 
     def fix(m: re.Match[str]) -> str:
@@ -92,7 +93,7 @@ def repair_encoding(text: str) -> Repair:
         if realigned is None:
             return m.group()  # not this damage: a real question mark
         second_byte, tail = realigned
-        if not all(chars[fold(c)] for c in tail if c.isalpha()):
+        if not all(chars[fold_chars(c)] for c in tail if c.isalpha()):
             return m.group()  # what it would read back to is not in the document's own words
         before = text[m.start() - 1] if m.start() else ""
         first = _lost_character(second_byte, tail, before, pairs)
@@ -137,7 +138,7 @@ def _lost_character(second_byte: int, tail: str, before: str, pairs: Counter[str
             continue
         if not (ch.isalpha() or ch in "。，、；：？！《》“”（）"):
             continue
-        left, right = fold(before + ch), fold(ch + tail[:2])
+        left, right = fold_chars(before + ch), fold_chars(ch + tail[:2])
         evidence = pairs[left] + pairs[right[:2]] + _in_dictionary(left) + _in_dictionary(right[:2])
         evidence += _in_dictionary(right)
         scored.append((evidence, ch))
@@ -164,8 +165,8 @@ def strip_pinyin(text: str) -> str:
     return PINYIN_ANNOTATION.sub("", text)
 
 
-def is_furniture(line: str) -> bool:
-    folded = fold(line)
+def is_furniture(folded: str) -> bool:
+    """Page furniture (buttons, service lines, tag lists), told by a line's folded form."""
     if any(p.search(folded) for p in FURNITURE_LINES):
         return True
     if TAG_LINE.match(folded):
@@ -192,13 +193,14 @@ def clean_lines(text: str, is_section_start: Callable[[str], bool] = lambda line
             line = STRAY_CLOSING_QUOTE.sub(r"\1”", strip_pinyin(line)).strip()
             if not line:
                 continue
-            if RELATED_LIST_START.match(fold(line)):
+            folded = fold(line)
+            if RELATED_LIST_START.match(folded):
                 in_related_list = True
                 continue
             if in_related_list and _reads_as_related_title(line) and not is_section_start(line):
                 continue
             in_related_list = False
-            if not is_furniture(line):
+            if not is_furniture(folded):
                 lines.append(line)
     return lines
 

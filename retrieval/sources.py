@@ -175,5 +175,5 @@ def _try_decode(data: bytes) -> str | None:
 
 
 def _text_share(text: str) -> float:
-    readable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t\u3000")
+    readable = sum(map(str.isprintable, text)) + sum(map(text.count, "\n\r\t\u3000"))  # none of them printable
     return readable / len(text)

@@ -39,7 +39,10 @@ def is_section_start(line: str, earlier_lines: set[str] | None = None) -> bool:
     A numbered title counts only when its unnumbered form stood earlier as the
     page title (`earlier_lines`, folded), so a numbered point is not taken for one.
     """
-    folded = fold(line.strip())
+    return _starts_section(fold(line.strip()), earlier_lines)
+
+
+def _starts_section(folded: str, earlier_lines: set[str] | None) -> bool:
     if COLLECTION_SECTION.match(folded):
         return True
     m = NUMBERED_TITLE.match(folded)
@@ -50,9 +53,10 @@ def _section_starts(lines: list[str]) -> list[int]:
     seen: set[str] = set()
     starts = []
     for i, line in enumerate(lines):
-        if is_section_start(line, seen):
+        folded = fold(line.strip())
+        if _starts_section(folded, seen):
             starts.append(i)
-        seen.add(fold(line.strip()))
+        seen.add(folded)
     return starts
 
 
@@ -92,8 +96,10 @@ def _reads_as_title(line: str) -> bool:
 
 def _split_at_salutations(body: list[str]) -> list[list[str]]:
     """One part per salutation when a section holds several speeches."""
-    body = [line for line in body if not LONE_ENUMERATOR.match(fold(line))]
-    salutations = [i for i, line in enumerate(body) if SALUTATION.match(fold(line))]
+    folded_body = [(line, fold(line)) for line in body]
+    kept = [(line, folded) for line, folded in folded_body if not LONE_ENUMERATOR.match(folded)]
+    body = [line for line, _ in kept]
+    salutations = [i for i, (_, folded) in enumerate(kept) if SALUTATION.match(folded)]
     if len(salutations) < 2:
         return [body]
     bounds = [0] + salutations[1:] + [len(body)]

@@ -29,6 +29,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿|千|百)?")
 QUESTION_PREFIX = re.compile(r"^(?:哪|几|多少)(?=.)")
 
 _WORDLIKE = re.compile(r"[\w%]")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() and "_"
 
 
 def fold(text: str) -> str:
@@ -85,9 +86,15 @@ def _segments(segmenter: Segmenter, folded: str) -> list[str]:
 
 def word_tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
     """Word terms of a text: folded, placeholders out, jieba search mode, no stopwords or punctuation."""
-    stop = stopwords()
     parts = _segments(segmenter or full_segmenter(), segment_input(text))
-    return [t for t in (p.strip() for p in parts) if t and t not in stop and _WORDLIKE.search(t)]
+    return [t for t in map(_word_term, parts) if t]
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_term(part: str) -> str:
+    """A cut part as a term, or "" (stopword, punctuation): the same few thousand parts recur everywhere."""
+    term = part.strip()
+    return term if term and term not in stopwords() and _WORDLIKE.search(term) else ""
 
 
 def query_word_tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
@@ -102,8 +109,7 @@ def query_word_tokens(text: str, segmenter: Segmenter | None = None) -> list[str
 
 def char_text(text: str) -> str:
     """The CJK and alphanumeric characters of a folded text, placeholders out: the input to char n-grams."""
-    folded = strip_placeholders(fold(text))
-    return "".join(ch for ch in folded if ch.isalnum())
+    return _NOT_ALNUM.sub("", strip_placeholders(fold(text)))
 
 
 def char_unigrams(chars: str) -> list[str]:

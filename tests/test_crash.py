@@ -44,7 +44,7 @@ def state(db: Path) -> tuple[list[str], int, int]:
 
 
 def fail_at_passage(db: Path, row: int) -> None:
-    """The next change's transaction aborts when it inserts passage `row` (from 1) of a speech (earlier rows written)."""
+    """The next change's transaction aborts when it inserts passage `row` (from 1) of a speech."""
     inject_fault(db, f"BEFORE INSERT ON chunks WHEN NEW.position = {row}")
 
 
