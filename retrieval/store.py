@@ -39,7 +39,12 @@ from retrieval.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags
+SCHEMA_VERSION = 6  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
+#                    6: weight arrays in pieces
+
+# A weight array is stored in pieces of this size: SQLite copies a blob it is given, and assembles a row
+# whole, so one 80 MB blob would cost twice that in memory on top of the index while it is written.
+PIECE_BYTES = 8 << 20
 
 # A file's stored arrays: (column, dtype); per field its term ids, their counts and distinct terms per passage.
 TERM_COLUMNS = [
@@ -87,9 +92,11 @@ CREATE TABLE IF NOT EXISTS passage_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT
 CREATE TABLE IF NOT EXISTS field_arrays (
     field TEXT NOT NULL,
     part TEXT NOT NULL,
+    piece INTEGER NOT NULL,
     dtype TEXT NOT NULL,
+    length INTEGER NOT NULL,
     data BLOB NOT NULL,
-    PRIMARY KEY (field, part)
+    PRIMARY KEY (field, part, piece)
 );
 CREATE TABLE IF NOT EXISTS file_tags (name TEXT PRIMARY KEY, tag TEXT NOT NULL UNIQUE) WITHOUT ROWID;
 """
@@ -354,19 +361,23 @@ class Store(SQLiteFile):
 
     async def _write_fields(self, fields: dict[str, FieldArrays]) -> None:
         await self.db.execute("DELETE FROM field_arrays")
-        await self.db.executemany(
-            "INSERT INTO field_arrays VALUES (?, ?, ?, ?)",
-            (
-                (name, part, str(array.dtype), np.ascontiguousarray(array).data.cast("B"))
-                for name, arrays in fields.items()
-                for part, array in ((p, getattr(arrays, p)) for p in ARRAY_PARTS)
-            ),
-        )
+        await self.db.executemany("INSERT INTO field_arrays VALUES (?, ?, ?, ?, ?, ?)", _field_rows(fields))
 
     async def _read_fields(self, passages: int) -> dict[str, FieldArrays]:
+        """Each array filled piece by piece into its own buffer, a few pieces in hand at a time."""
         parts: dict[str, dict[str, np.ndarray]] = {}
-        for name, part, dtype, blob in await self._fetchall("SELECT field, part, dtype, data FROM field_arrays"):
-            parts.setdefault(name, {})[part] = np.frombuffer(blob, dtype=dtype)
+        async with self.db.execute(
+            "SELECT field, part, piece, dtype, length, data FROM field_arrays ORDER BY field, part, piece"
+        ) as cursor:
+            filled = 0
+            while rows := await cursor.fetchmany(4):
+                for name, part, piece, dtype, length, blob in rows:
+                    if piece == 0:
+                        array = parts.setdefault(name, {})[part] = np.empty(length, dtype=dtype)
+                        filled = 0
+                    values = np.frombuffer(blob, dtype=dtype)
+                    array[filled : filled + len(values)] = values
+                    filled += len(values)
         return {name: FieldArrays(**arrays, num_docs=passages) for name, arrays in parts.items()}
 
     async def load_terms(self) -> CorpusTerms:
@@ -443,6 +454,15 @@ class Store(SQLiteFile):
             "SELECT id, title, source_file, paragraph_count FROM speeches ORDER BY source_file, file_position"
         ) as cursor:
             return [tuple(r) async for r in cursor]
+
+
+def _field_rows(fields: dict[str, FieldArrays]) -> Iterator[tuple]:
+    for name, arrays in fields.items():
+        for part in ARRAY_PARTS:
+            array = np.ascontiguousarray(getattr(arrays, part))
+            raw = array.data.cast("B")
+            for piece, start in enumerate(range(0, max(len(raw), 1), PIECE_BYTES)):
+                yield name, part, piece, str(array.dtype), len(array), raw[start : start + PIECE_BYTES]
 
 
 def _speech_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
