@@ -356,6 +356,7 @@ class CorpusTerms:
                 for file_name, terms in self.files.items():
                     if file_name not in keep:
                         del terms.counts[name]
+                give_back_freed_memory()
             rows = weigh(counts, self.vocabularies[name].codes, FIELD_DTYPES[name])
             del counts
             fields[name] = rows.to_field()
@@ -392,8 +393,32 @@ class CorpusTerms:
             for name, terms in self.files.items():
                 if name not in keep:
                     terms.shingles = np.zeros(0, np.uint64)  # not a view: the block it came from can go
+            give_back_freed_memory()
         fields = {name: BM25Field(arrays) for name, arrays in self.fields(keep).items()}
         return Index(speeches, chunks, fields, groups.tolist(), lexicon or self.lexicon(), content_keys)
+
+
+def give_back_freed_memory() -> None:
+    """Return the heap's free pages to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The files' count blocks (a few MB each) live on the heap, and the weight arrays that replace them
+    (tens of MB) are mapped apart, so without this the freed counts stay resident under the new weights:
+    270 MB of the build's peak at 100k passages.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 def _joined(arrays: list[np.ndarray]) -> list[np.ndarray]:
