@@ -413,10 +413,9 @@ def give_back_freed_memory() -> None:
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
     import ctypes
-    import ctypes.util
 
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    try:  # the process's own symbols, libc's among them (ctypes.util.find_library would fork a helper)
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
     except (OSError, AttributeError):  # not glibc
         return None
 
