@@ -8,9 +8,9 @@ every term, and its delta keeps long passages from being starved.
 
 The statistics and parameters are rank-bm25's (k1=1.5, b=0.75, delta=1).
 Each term's weight in each passage is computed once, when the index is
-assembled, into a CSC matrix (the layout bm25s uses for the same job); a
-question costs a few column sums (tests/test_bm25.py holds the scores to
-rank-bm25's within 1e-6).
+assembled, into a CSC matrix in bm25s's layout; a question costs a few column
+sums, which bm25s makes (tests/test_bm25.py holds the scores to rank-bm25's
+within 1e-6).
 
 The weights are computed from term counts (`TermCounts`: each passage's
 distinct term ids and how often each occurs), which is what the store keeps:
@@ -25,15 +25,19 @@ code, so a question's terms are found with a binary search and no dict.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import bm25s
 import numpy as np
 import scipy.sparse
 
 K1 = 1.5
 B = 0.75
 DELTA = 1.0
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs at DEBUG
 
 # Rows of weights computed at a time: bounds the float64 temporaries at a few tens of MB.
 _WEIGHT_BLOCK = 1 << 20
@@ -176,6 +180,17 @@ class BM25Field:
     def __init__(self, arrays: FieldArrays) -> None:
         self.arrays = arrays
         self.doc_count = arrays.num_docs
+        # bm25s sums the question's columns of a precomputed CSC matrix, which is what `scores` holds.
+        self._model = bm25s.BM25(method="bm25+", k1=K1, b=B, delta=DELTA, dtype=str(arrays.data.dtype))
+        self._model.scores = {
+            "data": arrays.data,
+            "indices": arrays.indices,
+            "indptr": arrays.indptr,
+            "num_docs": arrays.num_docs,
+        }
+        # The part every passage gets (delta·idf per question term) is left out of bm25s's sums and
+        # added back in float64 by scores(), so a passage no term matched scores exactly 0.
+        self._model.nonoccurrence_array = None
 
     def columns(self, codes: np.ndarray) -> np.ndarray:
         """Matrix columns of the terms the corpus holds, in the question's order, repeats kept."""
@@ -191,17 +206,11 @@ class BM25Field:
         return self.match_scores(codes) + self.arrays.nonoccurrence[columns].sum()
 
     def match_scores(self, codes: np.ndarray) -> np.ndarray:
-        """Scores less the part every passage gets (delta·idf per term): 0 means no term matched.
-
-        The terms' matrix columns summed one after another, as bm25s does, in the field's own precision
-        (numpy's np.add.at is fast only when the sum and the weights share a dtype), then as float64.
-        """
-        arrays = self.arrays
-        scores = np.zeros(self.doc_count, dtype=arrays.data.dtype)
-        for column in self.columns(codes).tolist():
-            start, end = arrays.indptr[column], arrays.indptr[column + 1]
-            np.add.at(scores, arrays.indices[start:end], arrays.data[start:end])
-        return scores.astype(np.float64, copy=False)
+        """Scores less the part every passage gets (delta·idf per term): 0 means no term matched."""
+        columns = self.columns(codes)
+        if not len(columns):
+            return np.zeros(self.doc_count)
+        return self._model.get_scores_from_ids(columns).astype(np.float64)
 
     def idf(self, code: int) -> float | None:
         """log((N+1)/df) of a term, None when the corpus lacks it."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrieval import library
+from retrieval.bm25 import FieldArrays
 from retrieval.build import (
     BuiltCorpus,
     CorpusTerms,
@@ -89,8 +90,7 @@ class CorpusChanges:
             return
         index, generation = self._unsaved
         self._unsaved = None
-        fields = {name: field.arrays for name, field in index.fields.items()}
-        if not await self.store.write_snapshot(fields, generation):
+        if not await self.store.write_snapshot(_weights(index), generation):
             log.info("index snapshot of generation %d skipped: the store has moved on", generation)
 
     # --- whole rebuilds ----------------------------------------------------
@@ -109,10 +109,8 @@ class CorpusChanges:
             async with store.transaction():
                 await store.write_files([], built.files, built.terms, replace_all=True)
                 index = await asyncio.to_thread(built.assemble, ())
-                info = {"data_dir": str(self.data_dir), "analysis": analysis_key()}
-                fields = {name: field.arrays for name, field in index.fields.items()}
                 await store.write_results(
-                    built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, info, fields
+                    built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, self._info(), _weights(index)
                 )
             self._unsaved = None
         except ReindexError:
@@ -137,11 +135,14 @@ class CorpusChanges:
             raise ReindexError(f"no speeches found in {self.data_dir} ({detail}); the previous index stays")
         return built
 
+    def _info(self) -> dict[str, str]:
+        """What the stored index records of how it was made (a change by other rules rebuilds instead)."""
+        return {"data_dir": str(self.data_dir), "analysis": analysis_key()}
+
     def _update(
         self, terms: CorpusTerms, index: Index, removed: list[str], added: list[FilePassages], tags: dict[str, str]
     ) -> IndexUpdate:
-        info = {"data_dir": str(self.data_dir), "analysis": analysis_key()}
-        return IndexUpdate(removed, added, terms, index.lexicon, index.duplicate_of, tags, info)
+        return IndexUpdate(removed, added, terms, index.lexicon, index.duplicate_of, tags, self._info())
 
     # --- one file at a time ------------------------------------------------
 
@@ -265,3 +266,8 @@ def _files_of(index: Index) -> dict[str, FilePassages]:
         chunks[name].append(chunk)
         keys[name].append(key)
     return {name: FilePassages(name, speeches[name], chunks[name], keys[name]) for name in speeches}
+
+
+def _weights(index: Index) -> dict[str, FieldArrays]:
+    """The index's BM25 weight arrays, as the store keeps them."""
+    return {name: field.arrays for name, field in index.fields.items()}

@@ -156,11 +156,6 @@ def _group_best(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
     return best
 
 
-def _group_max(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Each passage's score replaced by the best score among its copies."""
-    return _group_best(scores, group)[group]
-
-
 def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]:
     """The best passage of each of the `count` best copy groups; unknown (NaN) and zero scores are no vote."""
     usable = np.flatnonzero(np.isfinite(scores) & (scores != 0))
@@ -179,11 +174,10 @@ def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]
     return picked
 
 
-def _group_ranks(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> np.ndarray:
-    """Rank of each candidate's copy group among all groups, by the group's best score (1 for the best;
-    equal scores in group order, as a stable sort lists them). One plain sort of the corpus's scores and a
-    search per candidate: a stable argsort of every group cost ~10 ms a field at 100k passages."""
-    best = _group_best(scores, group)  # a group is known by its first passage
+def _group_ranks(best: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """Rank of each candidate's copy group among all groups, by the group's best score (`_group_best`; 1 for
+    the best, equal scores in group order, as a stable sort lists them). One plain sort of the corpus's
+    scores and a search per candidate: a stable argsort of every group cost ~10 ms a field at 100k passages."""
     present = np.flatnonzero(group == np.arange(len(group)))
     values = best[present]
     ordered = np.sort(values)
@@ -201,9 +195,9 @@ def _group_ranks(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> n
 def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Score over the question's best score, and log rank among copy groups (0 when nothing scored)."""
     top = float(scores.max(initial=0.0))
-    grouped = _group_max(scores, group)
-    rel = grouped[chunks] / top if top > 0 else np.zeros(len(chunks))
-    rank = np.log1p(_group_ranks(scores, group, chunks))
+    best = _group_best(scores, group)
+    rel = best[group[chunks]] / top if top > 0 else np.zeros(len(chunks))
+    rank = np.log1p(_group_ranks(best, group, chunks))
     if top <= 0:
         rank = np.full(len(chunks), np.log1p(len(scores)))
     return rel, rank
@@ -215,13 +209,13 @@ def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> 
     if not known.any():
         nan = np.full(len(chunks), np.nan)
         return nan, nan, nan
-    grouped = _group_max(cos, group)
-    grouped = np.where(known, grouped, np.nan)
+    best = _group_best(cos, group)  # a missing cosine counts as -inf
+    grouped = np.where(known, best[group], np.nan)
     values = cos[known]
     std = float(values.std()) or 1.0
     gap = grouped[chunks] - float(values.max())
     z = (grouped[chunks] - float(values.mean())) / std
-    rank = np.log1p(_group_ranks(np.where(known, cos, -np.inf), group, chunks))
+    rank = np.log1p(_group_ranks(best, group, chunks))
     rank = np.where(known[chunks], rank, np.nan)
     return gap, z, rank
 

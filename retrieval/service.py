@@ -201,7 +201,9 @@ class SearchService:
         cached = await self._cached_vectors(texts)
         vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, self.embedder.dim)
         self._retriever = Retriever(index, vectors, self._model, self.embedder)
-        if not vectors.complete and (self._embedding is None or self._embedding.done()):
+        if vectors.complete:
+            self._texts = None  # only the embedding job needs them again (a few hundred MB at 100k passages)
+        elif self._embedding is None or self._embedding.done():
             self._embedding = asyncio.create_task(self._embed_missing(), name="embed-missing")
 
     async def _texts_of(self, index: Index) -> list[SemanticText]:
@@ -245,6 +247,7 @@ class SearchService:
             if not todo:
                 self.embedding_progress = EmbeddingProgress(self.embedding_progress.total,
                                                             self.embedding_progress.total)
+                self._texts = None
                 return
             log.info("embedding %d texts the vector cache lacks", len(todo))
             self.embedding_progress = EmbeddingProgress(0, len(todo))
