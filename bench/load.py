@@ -40,7 +40,7 @@ from bot.harness.local import local_server, running_bot  # noqa: E402
 from bot.harness.server import Chat, FakeTelegramServer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
-from retrieval.store import Store  # noqa: E402
+from retrieval.storage.store import Store  # noqa: E402
 
 DATA_DIR = PROJECT_ROOT / "data"
 DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"

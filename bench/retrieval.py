@@ -17,12 +17,12 @@ serve child   start-up: from just before the parent spawns it (interpreter, impo
               Then, after one warm-up pass, over `--queries` lookups cycling the dev
               questions (tests/data/dev.jsonl, off-topic ones included, as users ask):
               search    `Index.search(question, 10)`, synchronous;
-              reply     search + `bot.render.answer_html(question, hits[:3])`;
+              reply     search + `bot.view.render.answer_html(question, hits[:3])`;
               word      `index.words.scores(word_codes(words))`: our word field alone;
               rank-bm25 `BM25Plus(docs).get_scores(words)`;
               bm25s     `bm25s.BM25(method="bm25+").get_scores(words)`;
               all three references on the same word tokens as our word field (each
-              passage's words from `retrieval.build.passage_terms`, the question's from
+              passage's words from `retrieval.lexical.build.passage_terms`, the question's from
               `analyze_query(q, index.segmenter).words`; tokenizing is not timed).
               Our search fuses three fields (words, characters, character pairs) and
               builds cited hits, so "ratio" compares unlike work; the word column is
@@ -68,10 +68,10 @@ from collections.abc import Callable, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bot.render import answer_html, no_answer_html  # noqa: E402
-from retrieval.index import MIN_KNOWN_MASS, Index, analyze_query  # noqa: E402
+from bot.view.render import answer_html, no_answer_html  # noqa: E402
+from retrieval.lexical.index import MIN_KNOWN_MASS, Index, analyze_query  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
-from retrieval.store import Store  # noqa: E402
+from retrieval.storage.store import Store  # noqa: E402
 
 IMPORTS_DONE_AT = time.time()
 
@@ -132,8 +132,8 @@ def passage_words(index: Index) -> list[list[str]]:
     """Each passage's word tokens, as the build cut them (older indexes kept them as index.terms)."""
     if hasattr(index, "terms"):
         return [t.words for t in index.terms]
-    from retrieval.build import passage_terms
-    from retrieval.segmenter import graph_recorder
+    from retrieval.lexical.build import passage_terms
+    from retrieval.lexical.segmenter import graph_recorder
 
     segmenter = graph_recorder()  # jieba-rs: the build's cutter, the same tokens as jieba's
     return [passage_terms(chunk, segmenter).words for chunk in index.chunks]
@@ -142,7 +142,7 @@ def passage_words(index: Index) -> list[list[str]]:
 def word_field_scorer(index: Index) -> Callable[[list[str]], np.ndarray]:
     """Our word field alone: BM25Field.scores over the question's words (as term codes where the field keys on them)."""
     try:
-        from retrieval.bm25 import word_codes
+        from retrieval.lexical.bm25 import word_codes
     except ImportError:
         return index.words.scores
     return lambda words: index.words.scores(word_codes(words))
@@ -218,7 +218,7 @@ async def profile_child(data_dir: Path, db: Path) -> dict:
     import io
     import pstats
 
-    from retrieval.build import build_corpus
+    from retrieval.lexical.build import build_corpus
 
     phases: dict[str, float] = {}
     profiler = cProfile.Profile()

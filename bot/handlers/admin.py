@@ -10,11 +10,11 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON
 from bot.records import hash_user
-from retrieval.library import Refusal, RefusedChange
+from bot.view.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key
+from retrieval.ingest.folder import Refusal, RefusedChange
 from retrieval.service import ChangeReport, ReindexBusy, ReindexError, SearchService
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from bot.handlers.replies import reader_writer
 from bot.input import prepare_question
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
-from bot.render import passage_html
-from bot.shown import shown_hits
+from bot.view.render import passage_html
+from bot.view.shown import shown_hits
 
 MAX_RESULTS = 10
 HINT = "输入问题，例如：区长质量奖的奖金是多少"

@@ -9,17 +9,17 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.commands import show_admin_commands
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.input import prepare_question
-from bot.keyboards import answer_keyboard, examples_keyboard
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
-from bot.render import answer_html, no_answer_html
-from bot.shown import shown_hits
-from retrieval.ranker import Confidence
+from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
+from bot.view.keyboards import answer_keyboard, examples_keyboard
+from bot.view.render import answer_html, no_answer_html
+from bot.view.shown import shown_hits
+from retrieval.ranking.ranker import Confidence
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to

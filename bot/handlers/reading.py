@@ -7,11 +7,11 @@ from html import escape
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
-from bot.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
-from bot.render import (
+from bot.view.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
+from bot.view.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
+from bot.view.render import (
     SPEECHES_PER_PAGE,
     Marks,
     SpeechRow,
@@ -21,11 +21,11 @@ from bot.render import (
     speech_pages,
     speeches_html,
 )
-from bot.script import Writer
-from bot.shown import file_label, page_texts, speech_copies
-from retrieval.chunking import Chunk
-from retrieval.index import Index
-from retrieval.marks import passage_marks
+from bot.view.script import Writer
+from bot.view.shown import file_label, page_texts, speech_copies
+from retrieval.ingest.chunking import Chunk
+from retrieval.lexical.index import Index
+from retrieval.ranking.marks import passage_marks
 
 NO_SUCH_SPEECH = "没有编号为 {speech_id} 的讲话。发送 /speeches 查看全部编号。"
 NO_ID = "请写上讲话编号，例如：/speech 000-1（开头几位即可）。发送 /speeches 查看全部编号。"

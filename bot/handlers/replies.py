@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.script import Script, Writer, writer_for
+from bot.view.script import Script, Writer, writer_for
 
 STALE_BUTTON = "这个按钮已失效，请重新提问。"
 LAST_SCRIPT = "script"  # user_data key: the script the reader last wrote in

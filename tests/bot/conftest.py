@@ -16,7 +16,7 @@ from bot.harness.local import local_server, running_bot
 from bot.harness.server import FakeTelegramServer
 from bot.settings import Settings
 from retrieval.service import SearchService
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR
 
 ADMIN_ID = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram.constants import InlineKeyboardButtonLimit
 
-from bot.callbacks import (
+from bot.view.callbacks import (
     FORMATS,
     ConfirmRemove,
     Context,

@@ -3,7 +3,7 @@ speeches found by id prefix, the whole speech opened at the passage, inline quer
 
 from __future__ import annotations
 
-from bot.script import Script, Writer, detect
+from bot.view.script import Script, Writer, detect
 from tests.bot.conftest import USER_ID, Harness
 from tests.bot.test_conversation import button, buttons, logged_rows, styled
 
@@ -71,7 +71,7 @@ async def test_the_whole_speech_opens_at_the_page_holding_the_passage_with_it_ma
     page = int(speech["text"].split("（第 ")[1].split("/")[0])
     index = bot.app.bot_data["services"].search.index
     chunk_id = third.split(":", 1)[1].rsplit(":", 1)[0]
-    from bot.render import speech_pages
+    from bot.view.render import speech_pages
 
     pages = speech_pages(index.speech_chunks(index.chunk(chunk_id).speech_id))
     assert any(c.id == chunk_id for c in pages[page - 1])

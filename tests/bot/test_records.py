@@ -20,7 +20,7 @@ import pytest
 from bot.cli import main
 from bot.records import Records, hash_user
 from bot.settings import Settings
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from tests.bot.conftest import USER_ID, bot_session
 
 

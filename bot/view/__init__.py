@@ -1,0 +1,1 @@
+"""What a reader sees: results to Telegram HTML and buttons, in the reader's script."""

@@ -1,0 +1,1 @@
+"""Lexical retrieval: folding and words, BM25 fields, copies, the index built from analysed files."""

@@ -1,0 +1,1 @@
+"""Offline only (scikit-learn): fitting the ranker and gate, scoring with cross-validation."""

@@ -1,0 +1,1 @@
+"""Ranking: a question's candidates and features, the learned ranker and gate, marks."""

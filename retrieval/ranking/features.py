@@ -1,0 +1,274 @@
+"""What the ranker and the gate see: candidates for a question and general features of each.
+
+Candidates come from several retrievers (the fused lexical score, each BM25
+field alone, the passage vectors and the sentence vectors), so an answer one
+of them misses can still be ranked by the others. Every feature is general:
+scores relative to the question's best, ranks, how much of the question's
+word weight a passage covers, lengths and flags — nothing about particular
+words. Copies of a passage are scored as one (their group's best), so a
+passage copied into five speeches does not push five others down the ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.lexical.index import MAX_QUERY_CHARS as _MAX_QUERY_CHARS
+from retrieval.lexical.index import Index, Query, analyze_query
+from retrieval.semantic.vectors import CorpusVectors
+
+MAX_QUERY_CHARS = _MAX_QUERY_CHARS
+
+# How many candidates each retriever contributes (together they hold nearly every answer on dev).
+POOL = {"fused": 30, "words": 20, "bigrams": 20, "passage_vector": 30, "sentence_vector": 20}
+
+FEATURES = (
+    "fused",
+    "fused_rel",
+    "fused_rank",
+    "words_rel",
+    "words_rank",
+    "unigrams_rel",
+    "unigrams_rank",
+    "bigrams_rel",
+    "bigrams_rank",
+    "passage_cos_gap",
+    "passage_cos_z",
+    "passage_cos_rank",
+    "sentence_cos_gap",
+    "sentence_cos_z",
+    "sentence_cos_rank",
+    "idf_coverage",
+    "idf_coverage_gap",
+    "speech_idf_coverage",
+    "neighbour_sentence_cos_gap",
+    "best_sentence_coverage",
+    "bigram_coverage",
+    "log_length",
+    "copies",
+    "spun",
+    "query_words",
+    "query_chars",
+    "known_mass",
+    "best_sentence_cos",
+)
+
+# The gate's inputs. The ranker's top score was tried too and made the gate worse (its features are all
+# relative to the question's best, so an off-topic question's best passage looks as good as any).
+QUESTION_FEATURES = ("known_mass", "best_idf_coverage", "unknown_idf_mass", "best_sentence_cos")
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One question's candidate passages (indices into the index's chunks) and their feature rows."""
+
+    query: Query
+    chunks: np.ndarray  # int64
+    features: np.ndarray  # (len(chunks), len(FEATURES)) float32, NaN where unknown
+    sentence_choice: np.ndarray  # per candidate: number of its best sentence by meaning, -1 unknown
+    known_mass: float
+    unknown_idf_mass: float
+    best_sentence_cos: float
+
+    def column(self, name: str) -> np.ndarray:
+        return self.features[:, FEATURES.index(name)]
+
+
+def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.ndarray | None,
+               text: str) -> Candidates:
+    """Gather candidates from every retriever and compute their features."""
+    query = analyze_query(text[:MAX_QUERY_CHARS], index.segmenter)
+    n = len(index.chunks)
+    group = index.duplicate_of
+
+    field_scores = index.field_scores(query)
+    fused = index.fused_scores(query, field_scores)
+
+    semantic = vectors is not None and question_vector is not None
+    if semantic:
+        passage_cos = vectors.passage_cosines(question_vector)
+        sentence_cos, sentence_choice = vectors.best_sentences(question_vector)
+    else:
+        passage_cos = np.full(n, np.nan)
+        sentence_cos = np.full(n, np.nan)
+        sentence_choice = np.full(n, -1, dtype=np.int64)
+
+    pool: set[int] = set()
+    for name, scores in (("fused", fused), ("words", field_scores["words"]), ("bigrams", field_scores["bigrams"]),
+                         ("passage_vector", passage_cos), ("sentence_vector", sentence_cos)):
+        pool.update(_best_groups(scores, group, POOL[name]))
+    chunks = np.array(sorted(pool), dtype=np.int64)
+
+    idfs = index.word_idfs(query)
+    known = index.known_mass(query, idfs)
+    max_idf = index.words.max_idf
+    total_mass = sum(max_idf if idfs[w] is None else idfs[w] for w in query.words) or 1.0
+    unknown_mass = sum(max_idf for w in query.words if idfs[w] is None) / total_mass
+
+    columns: dict[str, np.ndarray] = {}
+    columns["fused"] = fused[chunks]
+    columns["fused_rel"], columns["fused_rank"] = _relative(fused, group, chunks)
+    for name in ("words", "unigrams", "bigrams"):
+        columns[f"{name}_rel"], columns[f"{name}_rank"] = _relative(field_scores[name], group, chunks)
+    for name, cos in (("passage_cos", passage_cos), ("sentence_cos", sentence_cos)):
+        gap, z, rank = _cosine_features(cos, group, chunks)
+        columns[f"{name}_gap"], columns[f"{name}_z"], columns[f"{name}_rank"] = gap, z, rank
+
+    coverage, sentence_coverage, bigram_coverage = _coverages(index, query, idfs, total_mass, chunks)
+    columns["speech_idf_coverage"] = _speech_coverage(index, query, idfs, total_mass, chunks)
+    columns["neighbour_sentence_cos_gap"] = _neighbour_best(index, sentence_cos, chunks) - (
+        np.nanmax(sentence_cos) if np.isfinite(sentence_cos).any() else np.nan)
+    columns["idf_coverage"] = coverage
+    columns["idf_coverage_gap"] = coverage - (coverage.max() if len(coverage) else 0.0)
+    columns["best_sentence_coverage"] = sentence_coverage
+    columns["bigram_coverage"] = bigram_coverage
+    columns["log_length"] = np.log1p([len(index.chunks[i].text) for i in chunks])
+    sizes = np.bincount(group, minlength=n)
+    columns["copies"] = sizes[group[chunks]].astype(np.float64)
+    columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
+    best_sentence_cos = _best_known(sentence_cos, fused, group) if semantic else np.nan
+    for name, value in (("query_words", len(query.words)), ("query_chars", len(query.text)),
+                        ("known_mass", known), ("best_sentence_cos", best_sentence_cos)):
+        columns[name] = np.full(len(chunks), value, dtype=np.float64)
+
+    features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float32) if len(chunks) else \
+        np.zeros((0, len(FEATURES)), np.float32)
+    return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos)
+
+
+def _best_known(sentence_cos: np.ndarray, fused: np.ndarray, group: np.ndarray) -> float:
+    """The best sentence cosine, or NaN (unknown) while a passage the words rank first has no vector yet:
+    then the best answer may be a new passage the model has not read, and its cosine would mislead."""
+    known = np.isfinite(sentence_cos)
+    if not known.any() or not known[_best_groups(fused, group, 3)].all():
+        return float("nan")
+    return float(sentence_cos[known].max())
+
+
+def _group_best(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The best score of each copy group, at its first passage (NaN counts as -inf); -inf elsewhere."""
+    values = np.nan_to_num(scores, nan=-np.inf)
+    best = np.where(group == np.arange(len(group)), values, -np.inf)
+    copies = np.flatnonzero(group != np.arange(len(group)))  # few: most passages have no copy
+    np.maximum.at(best, group[copies], values[copies])
+    return best
+
+
+def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]:
+    """The best passage of each of the `count` best copy groups; unknown (NaN) and zero scores are no vote."""
+    usable = np.flatnonzero(np.isfinite(scores) & (scores != 0))
+    if len(usable) > count * 8:  # copies rarely run deeper than this; spares a full sort of a large corpus
+        usable = usable[np.argpartition(-scores[usable], count * 8)[: count * 8]]
+    order = usable[np.argsort(-scores[usable], kind="stable")]
+    picked: list[int] = []
+    seen: set[int] = set()
+    for i in order.tolist():
+        g = int(group[i])
+        if g not in seen:
+            seen.add(g)
+            picked.append(i)
+            if len(picked) == count:
+                break
+    return picked
+
+
+def _group_ranks(best: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """Rank of each candidate's copy group among all groups, by the group's best score (`_group_best`; 1 for
+    the best, equal scores in group order, as a stable sort lists them). One plain sort of the corpus's
+    scores and a search per candidate: a stable argsort of every group cost ~10 ms a field at 100k passages."""
+    present = np.flatnonzero(group == np.arange(len(group)))
+    values = best[present]
+    ordered = np.sort(values)
+    mine = best[group[chunks]]
+    above = np.searchsorted(ordered, mine, side="right")
+    ranks = (len(values) - above + 1).astype(np.float64)
+    tied = np.flatnonzero(above - np.searchsorted(ordered, mine, side="left") > 1)
+    for value in np.unique(mine[tied]):  # equal scores, mostly the ones of passages without the words
+        which = tied[mine[tied] == value]
+        earlier = np.flatnonzero(values == value)  # the tied groups, in group order
+        ranks[which] += np.searchsorted(earlier, np.searchsorted(present, group[chunks[which]]))
+    return ranks
+
+
+def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Score over the question's best score, and log rank among copy groups (0 when nothing scored)."""
+    top = float(scores.max(initial=0.0))
+    best = _group_best(scores, group)
+    rel = best[group[chunks]] / top if top > 0 else np.zeros(len(chunks))
+    rank = np.log1p(_group_ranks(best, group, chunks))
+    if top <= 0:
+        rank = np.full(len(chunks), np.log1p(len(scores)))
+    return rel, rank
+
+
+def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Gap to the best cosine, z-score over the corpus, log rank; NaN where vectors are missing."""
+    known = np.isfinite(cos)
+    if not known.any():
+        nan = np.full(len(chunks), np.nan)
+        return nan, nan, nan
+    best = _group_best(cos, group)  # a missing cosine counts as -inf
+    grouped = np.where(known, best[group], np.nan)
+    values = cos[known]
+    std = float(values.std()) or 1.0
+    gap = grouped[chunks] - float(values.max())
+    z = (grouped[chunks] - float(values.mean())) / std
+    rank = np.log1p(_group_ranks(best, group, chunks))
+    rank = np.where(known[chunks], rank, np.nan)
+    return gap, z, rank
+
+
+def _speech_coverage(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
+                     chunks: np.ndarray) -> np.ndarray:
+    """Share of the question's word IDF mass found anywhere in the passage's speech: a question naming a
+    place or meeting is answered by a passage of that speech even when the passage itself does not name it."""
+    weights = {w: (idfs[w] or 0.0) for w in set(query.words)}
+    by_speech: dict[str, float] = {}
+    out = np.zeros(len(chunks))
+    for k, i in enumerate(chunks.tolist()):
+        speech_id = index.chunks[i].speech_id
+        if speech_id not in by_speech:
+            text = index.speech_search_text(speech_id)
+            by_speech[speech_id] = sum(v for w, v in weights.items() if w in text) / total_mass
+        out[k] = by_speech[speech_id]
+    return out
+
+
+def _neighbour_best(index: Index, sentence_cos: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """The best sentence cosine of the passages just before and after, in the same speech (NaN if none):
+    an answer that runs over a passage boundary shows up as a strong neighbour."""
+    out = np.full(len(chunks), np.nan)
+    n = len(index.chunks)
+    for k, i in enumerate(chunks.tolist()):
+        own = index.chunks[i].speech_id
+        around = [sentence_cos[j] for j in (i - 1, i + 1)
+                  if 0 <= j < n and index.chunks[j].speech_id == own and np.isfinite(sentence_cos[j])]
+        if around:
+            out[k] = max(around)
+    return out
+
+
+def _coverages(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
+               chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Share of the question's word IDF mass in each passage, in its best sentence, and of its bigrams."""
+    from retrieval.ingest.chunking import sentence_spans
+
+    weights = {w: (idfs[w] or 0.0) for w in set(query.words)}
+    bigrams = set(query.bigrams)
+    coverage = np.zeros(len(chunks))
+    sentence = np.zeros(len(chunks))
+    pairs = np.zeros(len(chunks))
+    for k, i in enumerate(chunks):
+        chunk = index.chunks[int(i)]
+        text = chunk.search_text
+        present = [w for w in weights if w in text]
+        coverage[k] = sum(weights[w] for w in present) / total_mass
+        best = 0.0
+        for start, end in sentence_spans(chunk.text) or [(0, len(text))]:
+            part = text[start:end]
+            best = max(best, sum(weights[w] for w in present if w in part))
+        sentence[k] = best / total_mass
+        pairs[k] = sum(1 for g in bigrams if g in text) / len(bigrams) if bigrams else 0.0
+    return coverage, sentence, pairs

@@ -1,0 +1,162 @@
+"""The learned ranker and the answerability gate: candidates → one ranked reply with a confidence.
+
+A LightGBM classifier scores each candidate passage from general features
+(retrieval/ranking/features.py); a logistic regression over question-level signals
+says whether the corpus answers the question at all. Both are fitted on
+questions with answer spans by retrieval/offline/training.py and saved together in
+one JSON file that names the feature set and the embedding model they were
+fitted with: a file that does not match the running code is not used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import lightgbm
+import numpy as np
+
+from retrieval.lexical.index import Hit, Index
+from retrieval.lexical.segmenter import LEXICON_DIR
+from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates
+
+# The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
+MODEL_PATH = LEXICON_DIR.parent / "models" / "ranker.json"
+TRAINING_QUESTIONS = LEXICON_DIR.parent / "training" / "questions.jsonl"
+# Off-topic questions written for the gate (everyday and near-domain questions the corpus does not
+# answer, none taken from an evaluation set): they join every training split, and are never scored.
+TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
+
+# Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
+FEATURE_VERSION = 2
+
+
+class Confidence(StrEnum):
+    HIGH = "high"  # the first passage answers, as far as the gate can tell
+    LOW = "low"  # the closest passages, shown as such
+    NONE = "none"  # the corpus does not speak about this
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Logistic regression on standardised question signals; two cut points on its probability."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    reject_below: float  # under this: "not covered" (about 3% of answerable questions fall here)
+    sure_from: float  # from this up: a confident answer; in between: "the closest I found"
+
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.intercept
+        for name, mean, scale, coef in zip(self.names, self.mean, self.scale, self.coef, strict=True):
+            value = signals.get(name, math.nan)
+            if not math.isfinite(value):
+                value = mean  # unknown (no vectors yet): the training average says nothing either way
+            z += coef * (value - mean) / scale
+        return 1 / (1 + math.exp(-z))
+
+    def confidence(self, probability: float) -> Confidence:
+        if probability < self.reject_below:
+            return Confidence.NONE
+        return Confidence.HIGH if probability >= self.sure_from else Confidence.LOW
+
+
+@dataclass(frozen=True)
+class RankerModel:
+    booster: lightgbm.Booster
+    gate: Gate
+    embedding_model: str
+    figures: dict[str, object] = field(default_factory=dict)  # how it measured when fitted (cross-validated)
+
+    def passage_scores(self, candidates: Candidates) -> np.ndarray:
+        """Log-odds that each candidate answers the question."""
+        if not len(candidates.chunks):
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(candidates.features, raw_score=True, num_threads=1), dtype=np.float64)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "feature_version": FEATURE_VERSION,
+            "features": list(FEATURES),
+            "embedding_model": self.embedding_model,
+            "gate": {k: list(v) if isinstance(v, tuple) else v for k, v in self.gate.__dict__.items()},
+            "figures": self.figures,
+            "booster": self.booster.model_to_string(),
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> RankerModel:
+        """Read a saved model; ValueError when it was fitted for other features."""
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("feature_version") != FEATURE_VERSION or tuple(document.get("features", ())) != FEATURES:
+            raise ValueError(f"{path.name} was fitted for another feature set; retrain it (speechbot train)")
+        gate = document["gate"]
+        return cls(
+            booster=lightgbm.Booster(model_str=document["booster"]),
+            gate=Gate(**{k: tuple(v) if isinstance(v, list) else v for k, v in gate.items()}),
+            embedding_model=document["embedding_model"],
+            figures=document.get("figures", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A ranked reply: hits best first (empty when the gate rejects) and how sure the gate is."""
+
+    hits: list[Hit]
+    confidence: Confidence
+    probability: float = 0.0
+
+
+def question_signals(candidates: Candidates) -> dict[str, float]:
+    """The gate's inputs: does the corpus hold the question's words, and how well does its best passage fit."""
+    coverage = candidates.column("idf_coverage")
+    signals = {
+        "known_mass": candidates.known_mass,
+        "best_idf_coverage": float(coverage.max()) if len(coverage) else 0.0,
+        "unknown_idf_mass": candidates.unknown_idf_mass,
+        "best_sentence_cos": candidates.best_sentence_cos,
+    }
+    return {name: signals[name] for name in QUESTION_FEATURES}
+
+
+def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+    """Candidates best first, one per reply slot (copies and pieces of one paragraph share a slot), each
+    shown as its fullest copy."""
+    order = np.argsort(-scores, kind="stable")
+    seen: set[int] = set()
+    picked = []
+    for k in order.tolist():
+        i = int(chunks[k])
+        slot = int(index.slot_of[i])
+        if slot not in seen:
+            seen.add(slot)
+            picked.append((index.fullest_copy(i), float(scores[k])))
+    return picked
+
+
+def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
+    if not len(candidates.chunks):
+        return Answer([], Confidence.NONE, 0.0)
+    scores = model.passage_scores(candidates)
+    probability = model.gate.probability(question_signals(candidates))
+    confidence = model.gate.confidence(probability)
+    if confidence is Confidence.NONE or top_k <= 0:
+        return Answer([], confidence, probability)
+    # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
+    sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
+    hits = [
+        index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))
+        for rank, (i, score) in enumerate(reply_order(index, candidates.chunks, scores)[:top_k], start=1)
+    ]
+    return Answer(hits, confidence, probability)

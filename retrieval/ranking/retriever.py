@@ -1,0 +1,60 @@
+"""One question → one ranked answer: the lexical index, the meaning vectors and the fitted ranker together.
+
+A Retriever is an immutable snapshot; the service swaps in a new one when
+the corpus is reindexed or more vectors arrive. Without a ranker model (or
+one fitted for other features) it answers from the lexical index alone, and
+says so in the log once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from retrieval.lexical.index import MAX_QUERY_CHARS, Index
+from retrieval.lexical.text import fold
+from retrieval.ranking.features import candidates
+from retrieval.ranking.ranker import Answer, Confidence, RankerModel, answer
+from retrieval.semantic.embeddings import Embedder
+from retrieval.semantic.vectors import CorpusVectors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retriever:
+    index: Index
+    vectors: CorpusVectors | None = None
+    model: RankerModel | None = None
+    embedder: Embedder | None = None
+
+    def answer(self, question: str, top_k: int = 10) -> Answer:
+        question = question[:MAX_QUERY_CHARS]  # a pasted document: its start says what it is about
+        if self.model is None:
+            hits = self.index.search(question, top_k)
+            return Answer(hits, Confidence.HIGH if hits else Confidence.NONE)
+        vector = None
+        if self.vectors is not None and self.embedder is not None and self.vectors.has_vector.any():
+            vector = self.embedder.embed_query(fold(question))
+        return answer(self.index, candidates(self.index, self.vectors, vector, question), self.model, top_k)
+
+    def with_vectors(self, vectors: CorpusVectors) -> Retriever:
+        return replace(self, vectors=vectors)
+
+
+def load_model(path: Path, embedder: Embedder | None) -> RankerModel | None:
+    """The fitted ranker, or None (lexical answers) when it is missing or fitted for something else."""
+    if not path.is_file():
+        log.warning("no ranker model at %s: answering from the lexical index alone", path)
+        return None
+    try:
+        model = RankerModel.load(path)
+    except (ValueError, KeyError, OSError) as exc:
+        log.warning("ranker model %s not used (%s): answering from the lexical index alone", path, exc)
+        return None
+    if embedder is not None and model.embedding_model != embedder.model_id:
+        log.warning("ranker model %s was fitted with %s, not %s: answering from the lexical index alone",
+                    path, model.embedding_model, embedder.model_id)
+        return None
+    return model

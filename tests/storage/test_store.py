@@ -1,0 +1,80 @@
+"""The store through a real SQLite file: what was built comes back, and a failed rebuild changes nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.service import ReindexBusy, ReindexError, SearchService
+from retrieval.storage.store import Store
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("000_7fe1eca08c9865c2.txt", "003_43aee00df7e627f5.txt"):
+        shutil.copy(DATA_DIR / name, folder)
+    return folder
+
+
+async def test_a_stored_index_answers_like_the_one_built(tmp_path: Path, small_data: Path) -> None:
+    db = tmp_path / "store.sqlite3"
+    async with Store(db) as store:
+        service = SearchService(store, small_data)
+        report = await service.start()
+        assert report is not None and report.speeches == 2 and report.problems == []
+        built = (await service.search("区长质量奖的奖金是多少", 5)).hits
+
+    async with Store(db) as store:
+        service = SearchService(store, small_data)
+        assert await service.start() is None  # loaded, not rebuilt
+        loaded = (await service.search("区长质量奖的奖金是多少", 5)).hits
+    assert loaded == built and "50万" in loaded[0].best_sentence
+
+
+async def test_a_failed_reindex_keeps_the_old_index_serving(tmp_path: Path, small_data: Path) -> None:
+    db = tmp_path / "store.sqlite3"
+    async with Store(db) as store:
+        service = SearchService(store, small_data)
+        await service.start()
+        for path in small_data.glob("*.txt"):
+            path.unlink()
+        (small_data / "broken.txt").write_bytes(b"\x00\xff binary")
+        with pytest.raises(ReindexError, match="broken.txt: binary"):
+            await service.reindex()
+        assert (await service.search("区长质量奖的奖金是多少", 1)).hits[0].speech_id == "000-1"
+
+    async with Store(db) as store:  # and the file on disk still holds the old index
+        rows = await store.speech_rows()
+    assert [r[0] for r in rows] == ["000-1", "003-1"]
+
+
+async def test_a_second_reindex_while_one_runs_is_told_so(tmp_path: Path, small_data: Path) -> None:
+    async with Store(tmp_path / "store.sqlite3") as store:
+        service = SearchService(store, small_data)
+        await service.start()
+        first = service.reindex()
+        import asyncio
+
+        task = asyncio.ensure_future(first)
+        await asyncio.sleep(0)
+        with pytest.raises(ReindexBusy):
+            await service.reindex()
+        report = await task
+        assert report.speeches == 2
+
+
+async def test_a_store_from_an_older_schema_is_rebuilt(tmp_path: Path, small_data: Path) -> None:
+    db = tmp_path / "store.sqlite3"
+    async with Store(db) as store:
+        await SearchService(store, small_data).start()
+        await store.db.execute("PRAGMA user_version=0")
+        await store.db.commit()
+    async with Store(db) as store:
+        assert not await store.has_index()
+        assert await SearchService(store, small_data).start() is not None
