@@ -157,8 +157,10 @@ def measure_scaled(passages: int, rounds: int) -> None:
                 retriever.answer(question, 4)
                 took.append((time.perf_counter() - started) * 1000)
         memory = (vectors.passages.nbytes + vectors.sentences.nbytes) / 2**20
-        print(f"vectors for {coverage:4.0%} of passages ({len(vectors.sentences):,} sentences, {memory:,.0f} MB): "
-              f"answer p50 {statistics.median(took):6.1f} ms   p99 {percentile(took, 0.99):6.1f} ms")
+        print(
+            f"vectors for {coverage:4.0%} of passages ({len(vectors.sentences):,} sentences, {memory:,.0f} MB): "
+            f"answer p50 {statistics.median(took):6.1f} ms   p99 {percentile(took, 0.99):6.1f} ms"
+        )
         del retriever, vectors
 
 
@@ -177,8 +179,9 @@ def main() -> None:
         for _ in range(3):
             for install, values in starts.items():
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-c", STARTUP, str(db), str(DATA_DIR), install], check=True,
-                               cwd=PROJECT_ROOT)
+                subprocess.run(
+                    [sys.executable, "-c", STARTUP, str(db), str(DATA_DIR), install], check=True, cwd=PROJECT_ROOT
+                )
                 values.append(time.perf_counter() - started)
         timings = asyncio.run(measure(db, args.rounds))
     print(f"questions: {len(timings['answer'])} ({args.rounds} rounds), bundled corpus")

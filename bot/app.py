@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 INLINE_QUERIES_PER_QUESTION = 5  # Telegram sends one as the user types
 PRUNE_AT = datetime.time(3, 30)  # local time, when few ask
 
+
 def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
     """The bot; `rate_limiter` replaces Telegram's own flood limits (benchmarks on a local server only)."""
     processor = DrainingProcessor(IN_FLIGHT, settings.shutdown_answer_seconds)

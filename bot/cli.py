@@ -87,12 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     reindex.set_defaults(handler=_reindex)
 
     add = _command(
-        commands, "add",
+        commands,
+        "add",
         "check speech files and add them to the data folder, then reindex; into an empty or new folder they "
         "start a corpus",
     )
     add.add_argument(
-        "files", nargs="+", type=Path, metavar="FILE",
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
         help=".txt (UTF-8 or GB18030), .docx or .md speech files; nothing is added if any is refused",
     )
     add.set_defaults(handler=_add)
@@ -105,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=None)
 
     chat = _command(
-        commands, "chat",
+        commands,
+        "chat",
         "talk to the real bot in this terminal through a local Bot API server; one line a message, #N presses "
         "button N, '@ 问题' runs an inline query",
     )
@@ -114,23 +119,44 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval", help="score retrieval on questions with answer spans (the figures ../shared/eval/score.py prints)"
     )
-    evaluate.add_argument("questions", nargs="?", type=Path, default=TRAINING_QUESTIONS,
-                          help="JSON lines with question and answers (default: the bundled training questions)")
-    evaluate.add_argument("--cv", action="store_true",
-                          help="cross-validate the ranker on these questions instead (the honest figures for "
-                               "questions it was fitted on): folds x seeds, mean ± spread, per difficulty")
+    evaluate.add_argument(
+        "questions",
+        nargs="?",
+        type=Path,
+        default=TRAINING_QUESTIONS,
+        help="JSON lines with question and answers (default: the bundled training questions)",
+    )
+    evaluate.add_argument(
+        "--cv",
+        action="store_true",
+        help="cross-validate the ranker on these questions instead (the honest figures for "
+        "questions it was fitted on): folds x seeds, mean ± spread, per difficulty",
+    )
     evaluate.add_argument("--folds", type=int, default=5, help="folds for --cv (default 5)")
     evaluate.add_argument("--seeds", type=int, default=3, help="seeds for --cv (default 3)")
-    evaluate.add_argument("--negatives", type=Path, default=TRAINING_NEGATIVES,
-                          help="off-topic questions added to every training split for --cv (default: bundled)")
+    evaluate.add_argument(
+        "--negatives",
+        type=Path,
+        default=TRAINING_NEGATIVES,
+        help="off-topic questions added to every training split for --cv (default: bundled)",
+    )
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
     evaluate.set_defaults(handler=_eval)
 
     train = commands.add_parser("train", help="refit the ranker and the gate on questions with answer spans")
-    train.add_argument("questions", nargs="?", type=Path, default=TRAINING_QUESTIONS,
-                       help="JSON lines with question and answers (default: the bundled training questions)")
-    train.add_argument("--negatives", type=Path, default=TRAINING_NEGATIVES,
-                       help="off-topic questions for the gate only, never scored (default: the bundled ones)")
+    train.add_argument(
+        "questions",
+        nargs="?",
+        type=Path,
+        default=TRAINING_QUESTIONS,
+        help="JSON lines with question and answers (default: the bundled training questions)",
+    )
+    train.add_argument(
+        "--negatives",
+        type=Path,
+        default=TRAINING_NEGATIVES,
+        help="off-topic questions for the gate only, never scored (default: the bundled ones)",
+    )
     train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     train.add_argument("--seeds", type=int, default=3, help="cross-validation seeds (default 3)")
@@ -195,8 +221,11 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         writer = writer_for(question, None)
         hits, notes = shown_hits(service.index, found.hits)
         unsure = found.confidence is Confidence.LOW
-        html = answer_html(question, hits, note=note, unsure=unsure, writer=writer, notes=notes) if hits \
+        html = (
+            answer_html(question, hits, note=note, unsure=unsure, writer=writer, notes=notes)
+            if hits
             else no_answer_html(question, note, writer)
+        )
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
@@ -211,8 +240,17 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
         for query in lines:
             question, _ = prepare_question(query)
             found = await service.search(question, args.top_k) if question else Answer([], Confidence.NONE)
-            print(json.dumps({"query": query, "confidence": found.confidence.value,
-                              "results": [hit_json(h) for h in found.hits]}, ensure_ascii=False), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "query": query,
+                        "confidence": found.confidence.value,
+                        "results": [hit_json(h) for h in found.hits],
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
         return 0
 
     return await _with_service(settings, work)
@@ -264,8 +302,9 @@ async def _train(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
-async def _train_or_cv(settings: Settings, questions: list[Question], negatives: list[Question], out: Path | None,
-                       folds: int, seeds: int) -> int:
+async def _train_or_cv(
+    settings: Settings, questions: list[Question], negatives: list[Question], out: Path | None, folds: int, seeds: int
+) -> int:
     """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
     from threadpoolctl import threadpool_limits
 
@@ -282,8 +321,15 @@ async def _train_or_cv(settings: Settings, questions: list[Question], negatives:
         bar = tqdm(total=len(questions), unit="question", desc="features", file=sys.stderr, leave=False)
         with threadpool_limits(1):
             model, table = await asyncio.to_thread(
-                training.train, retriever.index, retriever.vectors, embedder, questions, folds,
-                tuple(range(1, seeds + 1)), negatives, lambda done, total: bar.update(done - bar.n),
+                training.train,
+                retriever.index,
+                retriever.vectors,
+                embedder,
+                questions,
+                folds,
+                tuple(range(1, seeds + 1)),
+                negatives,
+                lambda done, total: bar.update(done - bar.n),
             )
         bar.close()
         print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")
@@ -298,6 +344,7 @@ async def _train_or_cv(settings: Settings, questions: list[Question], negatives:
 
 async def _embed(settings: Settings, args: argparse.Namespace) -> int:
     """Fill the store's vector cache for the corpus, then write the corpus folder's vector file from it."""
+
     async def work(service: SearchService) -> int:
         embedder = service.embedder
         assert embedder is not None
@@ -359,10 +406,17 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
         writer = csv.writer(out)
         writer.writerow(["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"])
         for at, chat_type, user_hash, question, result_ids, latency_ms, feedback in rows:
-            writer.writerow([
-                datetime.fromtimestamp(at).isoformat(timespec="seconds"), chat_type, user_hash, question,
-                result_ids, f"{latency_ms:.1f}", feedback,
-            ])
+            writer.writerow(
+                [
+                    datetime.fromtimestamp(at).isoformat(timespec="seconds"),
+                    chat_type,
+                    user_hash,
+                    question,
+                    result_ids,
+                    f"{latency_ms:.1f}",
+                    feedback,
+                ]
+            )
     finally:
         if args.out:
             out.close()
@@ -383,13 +437,14 @@ def _run_bot_reporting(settings: Settings) -> int:
     try:
         run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
     except InvalidToken:
-        print("speechbot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); get the current one from "
-              "@BotFather", file=sys.stderr)
+        print(
+            "speechbot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); get the current one from @BotFather",
+            file=sys.stderr,
+        )
         return 1
     except Exception as exc:
         logging.getLogger("speechbot").debug("the bot stopped on an error", exc_info=True)  # redacted by the filter
-        print(f"speechbot: the bot stopped: {redact(f'{exc.__class__.__name__}: {exc}', secrets)}",
-              file=sys.stderr)
+        print(f"speechbot: the bot stopped: {redact(f'{exc.__class__.__name__}: {exc}', secrets)}", file=sys.stderr)
         return 1
     return 0
 

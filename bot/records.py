@@ -199,13 +199,15 @@ class Records(SQLiteFile):
             today=await one("SELECT COUNT(*) FROM query_log WHERE at >= ?", (since,)),
             unanswered=await one("SELECT COUNT(*) FROM query_log WHERE result_ids = '[]'"),
             recent_unanswered=[
-                r[0] for r in await rows(
+                r[0]
+                for r in await rows(
                     "SELECT question FROM query_log WHERE result_ids = '[]' "
                     "GROUP BY question ORDER BY MAX(at) DESC LIMIT 5"
                 )
             ],
             top=[
-                (r[0], r[1]) for r in await rows(
+                (r[0], r[1])
+                for r in await rows(
                     "SELECT question, COUNT(*) FROM query_log "
                     "GROUP BY question ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT 5"
                 )

@@ -56,8 +56,9 @@ class EmbeddingProgress:
 
 
 class SearchService:
-    def __init__(self, store: Store, data_dir: Path, embedder: Embedder | None = None,
-                 model_path: Path = MODEL_PATH) -> None:
+    def __init__(
+        self, store: Store, data_dir: Path, embedder: Embedder | None = None, model_path: Path = MODEL_PATH
+    ) -> None:
         self.store = store
         self.data_dir = data_dir
         self.changes = CorpusChanges(store, data_dir)
@@ -232,8 +233,11 @@ class SearchService:
             await self._embed_until_complete()
         except Exception:
             progress = self.embedding_progress
-            log.exception("embedding stopped after %d of %d texts; answering with the vectors in hand",
-                          progress.done, progress.total)
+            log.exception(
+                "embedding stopped after %d of %d texts; answering with the vectors in hand",
+                progress.done,
+                progress.total,
+            )
 
     async def _embed_until_complete(self) -> None:
         """Embed, a batch at a time, what the current corpus lacks; start over if the corpus changes."""
@@ -245,8 +249,9 @@ class SearchService:
             cached = await self.store.vectors(model_id)
             todo = await asyncio.to_thread(missing_texts, texts, cached.keys())
             if not todo:
-                self.embedding_progress = EmbeddingProgress(self.embedding_progress.total,
-                                                            self.embedding_progress.total)
+                self.embedding_progress = EmbeddingProgress(
+                    self.embedding_progress.total, self.embedding_progress.total
+                )
                 self._texts = None
                 return
             log.info("embedding %d texts the vector cache lacks", len(todo))

@@ -14,8 +14,19 @@ import pytest
 pytestmark = pytest.mark.slow  # each test starts the command in a fresh interpreter
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-FIELDS = {"rank", "score", "chunk_id", "speech_id", "speech_title", "source_file", "position", "text",
-          "best_sentence", "matched_terms", "also_in"}
+FIELDS = {
+    "rank",
+    "score",
+    "chunk_id",
+    "speech_id",
+    "speech_title",
+    "source_file",
+    "position",
+    "text",
+    "best_sentence",
+    "matched_terms",
+    "also_in",
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +41,29 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def speechbot(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_search_answers_one_json_line_per_stdin_query_in_order(env: dict[str, str]) -> None:
-    odd = ["区长质量奖的奖金是多少", "", "   ", "😀" * 10, "<script>alert(1)</script>", "'; DROP TABLE chunks; --",
-           "金華市質量強鎮試點", "\x01\x02质量", "质量" * 50_000]
+    odd = [
+        "区长质量奖的奖金是多少",
+        "",
+        "   ",
+        "😀" * 10,
+        "<script>alert(1)</script>",
+        "'; DROP TABLE chunks; --",
+        "金華市質量強鎮試點",
+        "\x01\x02质量",
+        "质量" * 50_000,
+    ]
     done = speechbot(env, "search", "--json", "--top-k", "3", stdin="".join(q + "\n" for q in odd))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -81,7 +108,9 @@ def test_add_indexes_new_files_and_refuses_copies(tmp_path: Path) -> None:
     shutil.copytree(DATA_DIR / "embeddings", data / "embeddings")
     env = {**os.environ, "SPEECHBOT_DATA_DIR": str(data), "SPEECHBOT_DB": str(tmp_path / "s.sqlite3")}
     new = tmp_path / "jiliang.txt"
-    new.write_bytes("全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。\n".encode("gb18030"))
+    new.write_bytes(
+        "全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。\n".encode("gb18030")
+    )
     added = speechbot(env, "add", str(new))
     assert added.returncode == 0, added.stderr
     assert "added jiliang-1\t全县计量工作会议讲话\tjiliang.txt" in added.stdout and (data / "jiliang.txt").is_file()
@@ -112,8 +141,24 @@ def test_eval_prints_what_the_teams_score_script_prints(env: dict[str, str], tmp
     questions.write_text("\n".join(lines[:6] + lines[40:52]) + "\n", encoding="utf-8")
     ours = speechbot(env, "eval", str(questions))
     theirs = subprocess.run(
-        [sys.executable, str(SCORE_PY), str(questions), "--", sys.executable, "-m", "bot.cli", "search", "--json",
-         "--top-k", "10"], capture_output=True, text=True, env=env, timeout=300, check=True,
+        [
+            sys.executable,
+            str(SCORE_PY),
+            str(questions),
+            "--",
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "search",
+            "--json",
+            "--top-k",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
     )
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.strip() == theirs.stdout.strip() and "recall@1=" in ours.stdout
@@ -132,11 +177,22 @@ def test_add_into_an_empty_or_new_folder_starts_a_corpus(tmp_path: Path) -> None
 
 
 def test_every_subcommand_help_describes_its_arguments() -> None:
-    for command, words in [("ask", ["question", "Traditional", "--top-k"]), ("add", ["FILE", "GB18030", "empty"]),
-                           ("search", ["stdin", "--top-k"]), ("export-log", ["--out", "CSV"]),
-                           ("chat", ["#N"]), ("run", ["TELEGRAM_BOT_TOKEN"]), ("reindex", ["rebuild"])]:
-        done = subprocess.run([sys.executable, "-m", "bot.cli", command, "--help"], capture_output=True, text=True,
-                              timeout=60, check=False)
+    for command, words in [
+        ("ask", ["question", "Traditional", "--top-k"]),
+        ("add", ["FILE", "GB18030", "empty"]),
+        ("search", ["stdin", "--top-k"]),
+        ("export-log", ["--out", "CSV"]),
+        ("chat", ["#N"]),
+        ("run", ["TELEGRAM_BOT_TOKEN"]),
+        ("reindex", ["rebuild"]),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0 and all(w in done.stdout for w in words), (command, done.stdout)
 
 

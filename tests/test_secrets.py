@@ -20,11 +20,21 @@ REVOKED = "987654321:REVOKEDrevokedREVOKEDrevoked_secret"
 @pytest.mark.slow  # `speechbot run` in a subprocess
 async def test_a_rejected_token_ends_start_up_in_one_line_without_the_token(tmp_path: Path) -> None:
     async with local_server() as server:  # it knows another token, so getMe answers 401 as Telegram does
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": REVOKED, "TELEGRAM_API_BASE_URL": server.base_url,
-               "SPEECHBOT_DB": str(tmp_path / "s.sqlite3")}
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": REVOKED,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "SPEECHBOT_DB": str(tmp_path / "s.sqlite3"),
+        }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await process.communicate()
     output = (out + err).decode()

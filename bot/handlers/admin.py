@@ -51,9 +51,7 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-async def is_admin(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, refusal: str = REFUSED
-) -> bool:
+async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, refusal: str = REFUSED) -> bool:
     """True for an admin; anyone else is refused in one line (`refusal`), and the attempt is logged."""
     bot_services = services(context)
     user = update.effective_user
@@ -105,10 +103,14 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     await _change_corpus(
-        update, context, "正在加入并重建索引……",
+        update,
+        context,
+        "正在加入并重建索引……",
         bot_services.search.add_documents([(document.file_name or "", data)], limit),
-        lambda report: f"✅ 已加入 {escape(report.files[0])}：{len(report.speeches)} 篇讲话"
-        f"（{escape('、'.join(s.title for s in report.speeches[:5]))}）。",
+        lambda report: (
+            f"✅ 已加入 {escape(report.files[0])}：{len(report.speeches)} 篇讲话"
+            f"（{escape('、'.join(s.title for s in report.speeches[:5]))}）。"
+        ),
     )
 
 
@@ -143,10 +145,14 @@ async def confirm_remove_button(update: Update, context: ContextTypes.DEFAULT_TY
 
 async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id: str) -> None:
     await _change_corpus(
-        update, context, "正在移出并重建索引……",
+        update,
+        context,
+        "正在移出并重建索引……",
         services(context).search.remove_file_of(speech_id),
-        lambda report: f"✅ 已移出 {escape(report.files[0])}（{len(report.speeches)} 篇讲话），文件在 removed/ 中，"
-        "可用 /restore 恢复。",
+        lambda report: (
+            f"✅ 已移出 {escape(report.files[0])}（{len(report.speeches)} 篇讲话），文件在 removed/ 中，"
+            "可用 /restore 恢复。"
+        ),
     )
 
 
@@ -179,7 +185,9 @@ async def restore_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def _restore(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
     await _change_corpus(
-        update, context, "正在恢复并重建索引……",
+        update,
+        context,
+        "正在恢复并重建索引……",
         services(context).search.restore_file(name),
         lambda report: f"✅ 已恢复 {escape(report.files[0])}（{len(report.speeches)} 篇讲话）。",
     )
@@ -192,8 +200,9 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     try:
         report: ChangeReport = await change
     except RefusedChange as exc:
-        await progress.edit_text(f"❌ 未改动语料：{UPLOAD_REFUSALS[exc.reason].format(limit=limit)}\n"
-                                 f"<i>{escape(str(exc))}</i>")
+        await progress.edit_text(
+            f"❌ 未改动语料：{UPLOAD_REFUSALS[exc.reason].format(limit=limit)}\n<i>{escape(str(exc))}</i>"
+        )
         return
     except ReindexBusy:
         await progress.edit_text("索引正在重建中，请稍候再试。")
@@ -207,8 +216,10 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     except Exception:
         await progress.edit_text("❌ 出错了，语料和索引保持原样。详情见日志。")
         raise
-    summary = (f"索引现有 {report.reindex.speeches} 篇讲话、{report.reindex.chunks} 个段落，"
-               f"用时 {report.reindex.seconds:.1f} 秒。")
+    summary = (
+        f"索引现有 {report.reindex.speeches} 篇讲话、{report.reindex.chunks} 个段落，"
+        f"用时 {report.reindex.seconds:.1f} 秒。"
+    )
     await progress.edit_text(f"{done(report)}\n{summary}")
 
 
@@ -224,8 +235,10 @@ def _semantic_line(search: SearchService) -> str:
     progress = search.embedding_progress
     if vectors.complete:
         return "语义检索：全部段落已就绪"
-    return (f"语义检索：{vectors.coverage:.0%} 段落已就绪，后台计算中（{progress.done}/{progress.total}），"
-            "其余段落暂按词检索")
+    return (
+        f"语义检索：{vectors.coverage:.0%} 段落已就绪，后台计算中（{progress.done}/{progress.total}），"
+        "其余段落暂按词检索"
+    )
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -20,8 +20,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The update's id and kind, not its content: no names or usernames in the logs.
     chat_type = update.effective_chat.type if update.effective_chat else "-"
     kind = next((k for k in ("message", "edited_message", "callback_query", "inline_query") if getattr(update, k)), "?")
-    log.error("error while handling update %s (%s in a %s chat)", update.update_id, kind, chat_type,
-              exc_info=context.error)
+    log.error(
+        "error while handling update %s (%s in a %s chat)", update.update_id, kind, chat_type, exc_info=context.error
+    )
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(SORRY)

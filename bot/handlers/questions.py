@@ -40,8 +40,12 @@ SLOW_DOWN = "提问太快了，请 {seconds} 秒后再试。"
 def handlers() -> list[BaseHandler]:
     # New messages only: an edited question is not asked again.
     private_text = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
-    group_address = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & (
-        filters.Entity(MessageEntity.MENTION) | filters.REPLY
+    group_address = (
+        filters.UpdateType.MESSAGE
+        & filters.ChatType.GROUPS
+        & filters.TEXT
+        & ~filters.COMMAND
+        & (filters.Entity(MessageEntity.MENTION) | filters.REPLY)
     )
     return [
         CommandHandler(["start", "help"], start),
@@ -140,9 +144,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
             do_quote=message.chat.type != ChatType.PRIVATE,
         )
     else:
-        await message.reply_text(
-            no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE
-        )
+        await message.reply_text(no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE)
     # Awaited (after the reply went out), so a stop waits for it: the log row and the question behind the
     # buttons are never lost to a shutdown.
     await bot_services.records.log_question(
@@ -192,7 +194,11 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             question, page, first_number=first, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
         ),
         answer_keyboard(
-            more.key, page, first, more.page, has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES,
+            more.key,
+            page,
+            first,
+            more.page,
+            has_more=len(hits) > shown_after and more.page + 1 < MAX_PAGES,
             writer=writer,
         ),
     )

@@ -147,8 +147,15 @@ def _speech_page(
         return None
     texts, note = page_texts(pages[number])
     html = speech_page_html(
-        speech.title, file_label(speech.source_file), pages[number], number + 1, len(pages), writer,
-        focus=focus, texts=texts, note=note,
+        speech.title,
+        file_label(speech.source_file),
+        pages[number],
+        number + 1,
+        len(pages),
+        writer,
+        focus=focus,
+        texts=texts,
+        note=note,
     )
     return html, speech_keyboard(speech_id, number, len(pages), writer)
 
@@ -195,8 +202,13 @@ async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     around = index.neighbours(chunk.id)
     texts, note = page_texts(around)
     html = context_html(
-        index.speeches[chunk.speech_id].title, around, chunk.id, writer,
-        marks=await _marks(context, chunk, read.key), texts=texts, note=note,
+        index.speeches[chunk.speech_id].title,
+        around,
+        chunk.id,
+        writer,
+        marks=await _marks(context, chunk, read.key),
+        texts=texts,
+        note=note,
     )
     await context.bot.send_message(
         update.effective_chat.id, html, reply_markup=context_keyboard(chunk.id, read.key, writer)

@@ -24,8 +24,7 @@ SETTLE_SECONDS = 0.3
 REPLY_TIMEOUT = 30.0
 PROMPT = "你> "
 HELP = (
-    "输入问题回车即可；/start、/speeches、/speech 编号 等命令可用；"
-    "#N 按下第 N 个按钮；@ 问题 试内联模式；Ctrl-D 退出。"
+    "输入问题回车即可；/start、/speeches、/speech 编号 等命令可用；#N 按下第 N 个按钮；@ 问题 试内联模式；Ctrl-D 退出。"
 )
 
 
@@ -82,7 +81,8 @@ class TerminalChat:
 
     def _unseen(self) -> list[dict]:
         return [
-            m for m in self.server.bot_messages(self.chat.id)
+            m
+            for m in self.server.bot_messages(self.chat.id)
             if self.seen.get(m["message_id"]) != m.get("text", "") + str(m.get("reply_markup"))
         ]
 

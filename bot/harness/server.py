@@ -792,8 +792,11 @@ class FakeTelegramServer:
 
     async def wait_for_call(self, method: str, count: int = 1, timeout: float = 10) -> None:
         """Until the bot has made `count` calls of a method (a long poll counts once it reached the server)."""
-        await self._wait(lambda: True if sum(m == method for m, _ in self.calls) >= count else None, timeout,
-                         f"{count} {method} call(s)")
+        await self._wait(
+            lambda: True if sum(m == method for m, _ in self.calls) >= count else None,
+            timeout,
+            f"{count} {method} call(s)",
+        )
 
     async def wait_until_delivered(self, timeout: float = 30) -> None:
         """Until the bot has confirmed every update sent so far (it took them all in)."""

@@ -107,7 +107,16 @@ class Stale:
 
 
 Button = (
-    MorePage | Context | ReadAt | SourceText | OpenSpeech | SpeechPage | ListPage | Feedback | Example | ConfirmRemove
+    MorePage
+    | Context
+    | ReadAt
+    | SourceText
+    | OpenSpeech
+    | SpeechPage
+    | ListPage
+    | Feedback
+    | Example
+    | ConfirmRemove
     | Restore
 )
 
@@ -147,8 +156,9 @@ class Format:
 
     def read(self, match: re.Match[str]) -> Button:
         hints = typing.get_type_hints(self.kind)
-        return self.kind(*(_read(hints[f.name], text or "") for f, text in zip(self.fields, match.groups(),
-                                                                                 strict=True)))
+        return self.kind(
+            *(_read(hints[f.name], text or "") for f, text in zip(self.fields, match.groups(), strict=True))
+        )
 
 
 _PASSAGE = rf"{_ID}:\d{{1,5}}"

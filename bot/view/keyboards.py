@@ -79,10 +79,14 @@ def speeches_keyboard(page: int, count: int, writer: Writer = SIMPLIFIED) -> Inl
 
 def context_keyboard(chunk_id: str, key: str, writer: Writer = SIMPLIFIED) -> InlineKeyboardMarkup:
     """Under a context view: the whole speech at this passage, and the passage as its source has it."""
-    return InlineKeyboardMarkup([[
-        _button("📄 阅读全文", _keyed(ReadAt, chunk_id, key), writer),
-        _button("📜 原文", SourceText(chunk_id), writer),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("📄 阅读全文", _keyed(ReadAt, chunk_id, key), writer),
+                _button("📜 原文", SourceText(chunk_id), writer),
+            ]
+        ]
+    )
 
 
 def examples_keyboard(examples: list[str], writer: Writer = SIMPLIFIED) -> InlineKeyboardMarkup:

@@ -197,8 +197,7 @@ def speech_page_html(
     `texts` gives the text to show for a passage when it is not its stored text (words read back).
     """
     heading = (
-        f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n"
-        f"<i>{escape(source_file, quote=False)}</i>"
+        f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n<i>{escape(source_file, quote=False)}</i>"
     )
     if note:
         heading += f"\n<i>{escape(note, quote=False)}</i>"

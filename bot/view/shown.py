@@ -77,9 +77,7 @@ def speech_copies(index: Index) -> dict[str, str]:
     copies: dict[str, str] = {}
     for speech_id in index.speech_order:
         chunks = index.speech_chunks(speech_id)
-        sources = Counter(
-            index.chunks[first_of[index.chunk_position[c.id]]].speech_id for c in chunks
-        )
+        sources = Counter(index.chunks[first_of[index.chunk_position[c.id]]].speech_id for c in chunks)
         sources.pop(speech_id, None)
         if sources:
             other, shared = sources.most_common(1)[0]

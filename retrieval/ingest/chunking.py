@@ -103,8 +103,16 @@ def chunk_speech(speech: Speech) -> list[Chunk]:
     for unit in _no_lone_sentence(_pack_short(_units(speech.lines, speech.repaired))):
         pieces.extend(_split_long(unit))
     return [
-        Chunk(f"{speech.id}:{i}", speech.id, i, p.paragraph, p.section, p.text, speech.spun,
-              p.repaired and any(spot in p.text for spot in speech.repaired))
+        Chunk(
+            f"{speech.id}:{i}",
+            speech.id,
+            i,
+            p.paragraph,
+            p.section,
+            p.text,
+            speech.spun,
+            p.repaired and any(spot in p.text for spot in speech.repaired),
+        )
         for i, p in enumerate(pieces, start=1)
     ]
 
@@ -160,8 +168,9 @@ def _no_lone_sentence(units: list[_Unit]) -> list[_Unit]:
     carried: _Unit | None = None
     for unit in units:
         if carried is not None:
-            unit = _Unit(carried.paragraph, unit.section, True, f"{carried.text}\n{unit.text}",
-                         carried.repaired or unit.repaired)
+            unit = _Unit(
+                carried.paragraph, unit.section, True, f"{carried.text}\n{unit.text}", carried.repaired or unit.repaired
+            )
             carried = None
         if len(unit.text) <= HEADING_MAX and len(split_sentences(unit.text)) == 1:
             carried = unit
@@ -180,10 +189,7 @@ def _split_long(unit: _Unit) -> list[_Unit]:
     if len(unit.text) <= MAX_CHARS:
         return [unit]
     pieces = _balanced(_sentences_within(unit.text, MAX_CHARS), len(unit.text))
-    return [
-        _Unit(unit.paragraph, unit.section, unit.headed and i == 0, p, unit.repaired)
-        for i, p in enumerate(pieces)
-    ]
+    return [_Unit(unit.paragraph, unit.section, unit.headed and i == 0, p, unit.repaired) for i, p in enumerate(pieces)]
 
 
 def _sentences_within(text: str, limit: int) -> list[str]:

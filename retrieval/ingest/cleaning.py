@@ -18,9 +18,7 @@ from functools import cache
 from retrieval.lexical.text import fold, fold_chars
 
 # 質(zhì)量 -> 質量: a pinyin reading in brackets right after a Chinese character.
-PINYIN_ANNOTATION = re.compile(
-    r"(?<=[\u3400-\u9fff])[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüêɑńňǹḿ]{1,7}[)）]"
-)
+PINYIN_ANNOTATION = re.compile(r"(?<=[\u3400-\u9fff])[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüêɑńňǹḿ]{1,7}[)）]")
 
 # Words that only the site's furniture uses: a short line holding one is not speech.
 FURNITURE_WORDS = re.compile(
@@ -206,4 +204,4 @@ def clean_lines(text: str, is_section_start: Callable[[str], bool] = lambda line
 
 
 def _reads_as_related_title(line: str) -> bool:
-    return len(line) <= RELATED_TITLE_MAX and line[-1] not in "。！？!?；;:：”\"」"
+    return len(line) <= RELATED_TITLE_MAX and line[-1] not in '。！？!?；;:：”"」'

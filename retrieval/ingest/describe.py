@@ -52,7 +52,8 @@ def describe(speeches: Sequence[Speech]) -> list[Speech]:
         meeting = _meeting(speech)
         place = _place(searchable, jieba.posseg)
         subjects = [
-            w for w in nouns[speech.id]
+            w
+            for w in nouns[speech.id]
             if w not in common and w not in meeting and w not in place and not REGIONAL.match(w)
         ]
         # every part in the speech's own script

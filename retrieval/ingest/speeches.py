@@ -77,9 +77,7 @@ def split_speeches(source_file: str, file_tag: str, lines: list[str]) -> list[Sp
             speeches.append(Speech(f"{file_tag}-{n}", title, source_file, tuple(parts[0])))
             continue
         for m, part in enumerate(parts, start=1):
-            speeches.append(
-                Speech(f"{file_tag}-{n}.{m}", f"{title}（{_numeral(m)}）", source_file, tuple(part))
-            )
+            speeches.append(Speech(f"{file_tag}-{n}.{m}", f"{title}（{_numeral(m)}）", source_file, tuple(part)))
     return [s for s in speeches if s.lines]
 
 

@@ -157,9 +157,7 @@ class Index:
         return {
             "words": self.words.match_scores(word_codes(query.words)),
             "unigrams": self.unigrams.match_scores(char_codes("".join(query.unigrams))),
-            "bigrams": self.bigrams.match_scores(
-                np.concatenate([pair_codes(g) for g in query.bigrams] or [_NO_CODES])
-            ),
+            "bigrams": self.bigrams.match_scores(np.concatenate([pair_codes(g) for g in query.bigrams] or [_NO_CODES])),
         }
 
     def fused_scores(self, query: Query, field_scores: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -171,9 +169,7 @@ class Index:
                 fused += FIELD_WEIGHTS[name] * scores / top
         return fused
 
-    def _collapse(
-        self, query: Query, scores: np.ndarray, top_k: int, idfs: dict[str, float | None]
-    ) -> list[Hit]:
+    def _collapse(self, query: Query, scores: np.ndarray, top_k: int, idfs: dict[str, float | None]) -> list[Hit]:
         """Best passages first; copies of a passage already shown join it as also_in."""
         pool = CANDIDATE_POOL
         while True:
@@ -192,8 +188,15 @@ class Index:
             pool *= 4
         return [self.hit(rank, i, float(scores[i]), query, idfs) for rank, i in enumerate(picked, start=1)]
 
-    def hit(self, rank: int, i: int, score: float, query: Query, idfs: dict[str, float | None] | None = None,
-            sentence_by_meaning: int = -1) -> Hit:
+    def hit(
+        self,
+        rank: int,
+        i: int,
+        score: float,
+        query: Query,
+        idfs: dict[str, float | None] | None = None,
+        sentence_by_meaning: int = -1,
+    ) -> Hit:
         """Passage i as a result: its speech, best sentence and the question's words in it."""
         chunk = self.chunks[i]
         speech = self.speeches[chunk.speech_id]
@@ -273,7 +276,6 @@ class Index:
         return own[max(k - before, 0) : k + after + 1]
 
 
-
 def best_sentence_span(
     text: str, search_text: str, query: Query, idfs: dict[str, float], by_meaning: int = -1
 ) -> tuple[int, int]:
@@ -314,7 +316,6 @@ def term_spans(search_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
         else:
             spans.append((k, k + 1))
     return spans
-
 
 
 _NO_CODES = np.zeros(0, dtype=np.uint64)

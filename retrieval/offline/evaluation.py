@@ -41,8 +41,13 @@ def load_questions(path: Path) -> list[Question]:
         if line.strip():
             row = json.loads(line)
             questions.append(
-                Question(row["id"], row["question"], tuple(row.get("answers", ())), row.get("difficulty", ""),
-                         row.get("script", ""))
+                Question(
+                    row["id"],
+                    row["question"],
+                    tuple(row.get("answers", ())),
+                    row.get("difficulty", ""),
+                    row.get("script", ""),
+                )
             )
     return questions
 

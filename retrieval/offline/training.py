@@ -63,8 +63,13 @@ class Example:
     slots: np.ndarray
 
 
-def examples(index: Index, vectors: CorpusVectors | None, embedder: Embedder | None,
-             questions: Sequence[Question], progress: Callable[[int, int], None] | None = None) -> list[Example]:
+def examples(
+    index: Index,
+    vectors: CorpusVectors | None,
+    embedder: Embedder | None,
+    questions: Sequence[Question],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Example]:
     out = []
     for k, question in enumerate(questions, start=1):
         vector = embedder.embed_query(fold(question.question)) if embedder and vectors is not None else None
@@ -142,8 +147,13 @@ def fit_gate(items: Sequence[Example], refuse_at_most: float = REFUSE_AT_MOST) -
     )
 
 
-def fit_model(items: Sequence[Example], embedding_model: str, seed: int = 1,
-              figures: dict[str, object] | None = None, negatives: Sequence[Example] = ()) -> RankerModel:
+def fit_model(
+    items: Sequence[Example],
+    embedding_model: str,
+    seed: int = 1,
+    figures: dict[str, object] | None = None,
+    negatives: Sequence[Example] = (),
+) -> RankerModel:
     """The shipped model: the booster and the gate, each fitted on all the questions."""
     return RankerModel(fit_booster(items, seed), fit_gate([*items, *negatives]), embedding_model, figures or {})
 
@@ -166,8 +176,14 @@ def replies(index: Index, item: Example, scores: np.ndarray, gate: Gate | None, 
     return Outcome([index.chunks[i].text for i, _ in order], confidence)
 
 
-def cross_validate(index: Index, items: Sequence[Example], folds: int = 5, seeds: Sequence[int] = (1, 2, 3),
-                   refuse_at_most: float = REFUSE_AT_MOST, negatives: Sequence[Example] = ()) -> list[list[Outcome]]:
+def cross_validate(
+    index: Index,
+    items: Sequence[Example],
+    folds: int = 5,
+    seeds: Sequence[int] = (1, 2, 3),
+    refuse_at_most: float = REFUSE_AT_MOST,
+    negatives: Sequence[Example] = (),
+) -> list[list[Outcome]]:
     """Out-of-fold replies to every question, one list per seed. `negatives` (off-topic questions written
     for training, not from the evaluated set) join every training split and are never scored."""
     runs = []
@@ -192,10 +208,20 @@ def summarize(items: Sequence[Example], runs: Sequence[Sequence[Outcome]]) -> di
         subsets[difficulty] = [i for i, q in enumerate(questions) if q.difficulty == difficulty]
     for name, members in subsets.items():
         per_seed = [score([questions[i] for i in members], [run[i].texts for i in members]) for run in runs]
-        low = [sum(1 for i in members if run[i].confidence is Confidence.LOW and questions[i].answerable)
-               / max(1, sum(1 for i in members if questions[i].answerable)) for run in runs]
-        for key in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "offtopic_rejected",
-                    "answerable_refused"):
+        low = [
+            sum(1 for i in members if run[i].confidence is Confidence.LOW and questions[i].answerable)
+            / max(1, sum(1 for i in members if questions[i].answerable))
+            for run in runs
+        ]
+        for key in (
+            "recall@1",
+            "recall@3",
+            "recall@5",
+            "recall@10",
+            "mrr@10",
+            "offtopic_rejected",
+            "answerable_refused",
+        ):
             values = [f[key] for f in per_seed if f[key] is not None]
             if values:
                 table.setdefault(name, {})[key] = statistics.fmean(values)  # type: ignore[arg-type]
@@ -229,17 +255,31 @@ def _splits(items: Sequence[Example], folds: int, seed: int) -> list[tuple[list[
 
 
 def rounded(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    return {k: {m: round(v, 4) if isinstance(v, float) and math.isfinite(v) else v for m, v in row.items()}
-            for k, row in table.items()}
+    return {
+        k: {m: round(v, 4) if isinstance(v, float) and math.isfinite(v) else v for m, v in row.items()}
+        for k, row in table.items()
+    }
 
 
-def train(index: Index, vectors: CorpusVectors | None, embedder: Embedder, questions: Sequence[Question],
-          folds: int = 5, seeds: Sequence[int] = (1, 2, 3), negatives: Sequence[Question] = (),
-          progress: Callable[[int, int], None] | None = None) -> tuple[RankerModel, dict[str, dict[str, float]]]:
+def train(
+    index: Index,
+    vectors: CorpusVectors | None,
+    embedder: Embedder,
+    questions: Sequence[Question],
+    folds: int = 5,
+    seeds: Sequence[int] = (1, 2, 3),
+    negatives: Sequence[Question] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[RankerModel, dict[str, dict[str, float]]]:
     """Cross-validate, then fit the model to ship on all questions; its figures are the out-of-fold ones."""
     items = examples(index, vectors, embedder, questions, progress)
     extra = examples(index, vectors, embedder, negatives)
     table = rounded(summarize(items, cross_validate(index, items, folds, seeds, negatives=extra)))
-    figures: dict[str, object] = {"folds": folds, "seeds": list(seeds), "questions": len(questions),
-                                  "negatives": len(negatives), "cross_validated": table}
+    figures: dict[str, object] = {
+        "folds": folds,
+        "seeds": list(seeds),
+        "questions": len(questions),
+        "negatives": len(negatives),
+        "cross_validated": table,
+    }
     return fit_model(items, embedder.model_id, seeds[0], figures, extra), table

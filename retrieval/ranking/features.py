@@ -76,8 +76,9 @@ class Candidates:
         return self.features[:, FEATURES.index(name)]
 
 
-def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.ndarray | None,
-               text: str) -> Candidates:
+def candidates(
+    index: Index, vectors: CorpusVectors | None, question_vector: np.ndarray | None, text: str
+) -> Candidates:
     """Gather candidates from every retriever and compute their features."""
     query = analyze_query(text[:MAX_QUERY_CHARS], index.segmenter)
     n = len(index.chunks)
@@ -96,8 +97,13 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
         sentence_choice = np.full(n, -1, dtype=np.int64)
 
     pool: set[int] = set()
-    for name, scores in (("fused", fused), ("words", field_scores["words"]), ("bigrams", field_scores["bigrams"]),
-                         ("passage_vector", passage_cos), ("sentence_vector", sentence_cos)):
+    for name, scores in (
+        ("fused", fused),
+        ("words", field_scores["words"]),
+        ("bigrams", field_scores["bigrams"]),
+        ("passage_vector", passage_cos),
+        ("sentence_vector", sentence_cos),
+    ):
         pool.update(_best_groups(scores, group, POOL[name]))
     chunks = np.array(sorted(pool), dtype=np.int64)
 
@@ -119,7 +125,8 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
     coverage, sentence_coverage, bigram_coverage = _coverages(index, query, idfs, total_mass, chunks)
     columns["speech_idf_coverage"] = _speech_coverage(index, query, idfs, total_mass, chunks)
     columns["neighbour_sentence_cos_gap"] = _neighbour_best(index, sentence_cos, chunks) - (
-        np.nanmax(sentence_cos) if np.isfinite(sentence_cos).any() else np.nan)
+        np.nanmax(sentence_cos) if np.isfinite(sentence_cos).any() else np.nan
+    )
     columns["idf_coverage"] = coverage
     columns["idf_coverage_gap"] = coverage - (coverage.max() if len(coverage) else 0.0)
     columns["best_sentence_coverage"] = sentence_coverage
@@ -129,12 +136,19 @@ def candidates(index: Index, vectors: CorpusVectors | None, question_vector: np.
     columns["copies"] = sizes[group[chunks]].astype(np.float64)
     columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
     best_sentence_cos = _best_known(sentence_cos, fused, group) if semantic else np.nan
-    for name, value in (("query_words", len(query.words)), ("query_chars", len(query.text)),
-                        ("known_mass", known), ("best_sentence_cos", best_sentence_cos)):
+    for name, value in (
+        ("query_words", len(query.words)),
+        ("query_chars", len(query.text)),
+        ("known_mass", known),
+        ("best_sentence_cos", best_sentence_cos),
+    ):
         columns[name] = np.full(len(chunks), value, dtype=np.float64)
 
-    features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float32) if len(chunks) else \
-        np.zeros((0, len(FEATURES)), np.float32)
+    features = (
+        np.column_stack([columns[name] for name in FEATURES]).astype(np.float32)
+        if len(chunks)
+        else np.zeros((0, len(FEATURES)), np.float32)
+    )
     return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos)
 
 
@@ -220,8 +234,9 @@ def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> 
     return gap, z, rank
 
 
-def _speech_coverage(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
-                     chunks: np.ndarray) -> np.ndarray:
+def _speech_coverage(
+    index: Index, query: Query, idfs: dict[str, float | None], total_mass: float, chunks: np.ndarray
+) -> np.ndarray:
     """Share of the question's word IDF mass found anywhere in the passage's speech: a question naming a
     place or meeting is answered by a passage of that speech even when the passage itself does not name it."""
     weights = {w: (idfs[w] or 0.0) for w in set(query.words)}
@@ -243,15 +258,19 @@ def _neighbour_best(index: Index, sentence_cos: np.ndarray, chunks: np.ndarray) 
     n = len(index.chunks)
     for k, i in enumerate(chunks.tolist()):
         own = index.chunks[i].speech_id
-        around = [sentence_cos[j] for j in (i - 1, i + 1)
-                  if 0 <= j < n and index.chunks[j].speech_id == own and np.isfinite(sentence_cos[j])]
+        around = [
+            sentence_cos[j]
+            for j in (i - 1, i + 1)
+            if 0 <= j < n and index.chunks[j].speech_id == own and np.isfinite(sentence_cos[j])
+        ]
         if around:
             out[k] = max(around)
     return out
 
 
-def _coverages(index: Index, query: Query, idfs: dict[str, float | None], total_mass: float,
-               chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coverages(
+    index: Index, query: Query, idfs: dict[str, float | None], total_mass: float, chunks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Share of the question's word IDF mass in each passage, in its best sentence, and of its bigrams."""
     from retrieval.ingest.chunking import sentence_spans
 

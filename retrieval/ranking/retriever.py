@@ -54,7 +54,11 @@ def load_model(path: Path, embedder: Embedder | None) -> RankerModel | None:
         log.warning("ranker model %s not used (%s): answering from the lexical index alone", path, exc)
         return None
     if embedder is not None and model.embedding_model != embedder.model_id:
-        log.warning("ranker model %s was fitted with %s, not %s: answering from the lexical index alone",
-                    path, model.embedding_model, embedder.model_id)
+        log.warning(
+            "ranker model %s was fitted with %s, not %s: answering from the lexical index alone",
+            path,
+            model.embedding_model,
+            embedder.model_id,
+        )
         return None
     return model

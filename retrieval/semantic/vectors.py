@@ -100,8 +100,9 @@ class CorpusVectors:
         return np.flatnonzero(np.append(True, chunk[1:] != chunk[:-1]))
 
 
-def assemble(texts: Sequence[SemanticText], chunk_count: int, vectors: Mapping[int, np.ndarray],
-             dim: int) -> CorpusVectors:
+def assemble(
+    texts: Sequence[SemanticText], chunk_count: int, vectors: Mapping[int, np.ndarray], dim: int
+) -> CorpusVectors:
     """Gather the cached vectors of a corpus's texts (`corpus_texts`); what the cache lacks stays missing."""
     passages = np.zeros((chunk_count, dim), dtype=np.float32)
     has = np.ones(chunk_count, dtype=bool)
@@ -121,7 +122,10 @@ def assemble(texts: Sequence[SemanticText], chunk_count: int, vectors: Mapping[i
             sentence_number.append(item.sentence)
     sentences = np.vstack(sentence_rows).astype(np.float32) if sentence_rows else np.zeros((0, dim), np.float32)
     return CorpusVectors(
-        passages, has, sentences, np.asarray(sentence_chunk, dtype=np.int64),
+        passages,
+        has,
+        sentences,
+        np.asarray(sentence_chunk, dtype=np.int64),
         np.asarray(sentence_number, dtype=np.int64),
     )
 
@@ -137,6 +141,7 @@ def missing_texts(texts: Sequence[SemanticText], cached: Iterable[int]) -> list[
 
 
 # --- the vector file shipped beside a corpus -------------------------------------------------
+
 
 def bundle_path(data_dir: Path, model_id: str) -> Path:
     """Where a corpus folder keeps its precomputed vectors for one model."""

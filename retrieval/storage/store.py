@@ -181,9 +181,12 @@ def inconsistency(stored: StoredIndex) -> str | None:
     if stored.fields is not None:
         for name, arrays in stored.fields.items():
             terms = len(arrays.codes)
-            if (len(arrays.indptr) != terms + 1 or len(arrays.nonoccurrence) != terms
-                    or not int(arrays.indptr[-1]) == len(arrays.indices) == len(arrays.data)
-                    or (len(arrays.indices) and int(arrays.indices.max()) >= n)):
+            if (
+                len(arrays.indptr) != terms + 1
+                or len(arrays.nonoccurrence) != terms
+                or not int(arrays.indptr[-1]) == len(arrays.indices) == len(arrays.data)
+                or (len(arrays.indices) and int(arrays.indices.max()) >= n)
+            ):
                 return f"the {name} field's arrays do not fit {n} passages"
     elif stored.terms is not None:
         counted = sum(file.passages for file in stored.terms.files.values())
@@ -232,8 +235,10 @@ class Store(SQLiteFile):
     def _unavailable(self, exc: sqlite3.DatabaseError) -> str:
         name = getattr(exc, "sqlite_errorname", "") or exc.__class__.__name__
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return (f"store {self.path} is busy: another process (a reindex or add?) held its write lock for "
-                    f"{self.busy_timeout_ms / 1000:g} s; try again when it is done")
+            return (
+                f"store {self.path} is busy: another process (a reindex or add?) held its write lock for "
+                f"{self.busy_timeout_ms / 1000:g} s; try again when it is done"
+            )
         return f"cannot open store {self.path}: {exc} ({name}); the file was left as it is"
 
     async def prepare(self) -> None:

@@ -26,10 +26,20 @@ from bot.view.callbacks import (
 )
 
 BUTTONS = [
-    MorePage("0123456789ab", 2), Context("001-5:16"), Context("001-5:16", "0123456789ab"), ReadAt("001-5:16"),
-    ReadAt("001-5:16", "0123456789ab"), SourceText("001-5:16"), OpenSpeech("004-2", 0), SpeechPage("001-10", 3),
-    ListPage(1), Feedback("0123456789ab", True), Feedback("0123456789ab", False), Example(2),
-    ConfirmRemove("001-5"), Restore(name_key("计量讲话.txt")),
+    MorePage("0123456789ab", 2),
+    Context("001-5:16"),
+    Context("001-5:16", "0123456789ab"),
+    ReadAt("001-5:16"),
+    ReadAt("001-5:16", "0123456789ab"),
+    SourceText("001-5:16"),
+    OpenSpeech("004-2", 0),
+    SpeechPage("001-10", 3),
+    ListPage(1),
+    Feedback("0123456789ab", True),
+    Feedback("0123456789ab", False),
+    Example(2),
+    ConfirmRemove("001-5"),
+    Restore(name_key("计量讲话.txt")),
 ]
 
 

@@ -156,8 +156,20 @@ async def test_forged_and_stale_buttons_get_a_short_answer(bot: Harness) -> None
     server, chat = bot.server, bot.server.private_chat(USER_ID)
     reply = await server.ask(chat, chat, "食品安全白皮书")
     admin = server.private_chat(ADMIN_ID)
-    forged = ["p:000000000000:1", "c:999-9:9", "o:nope:0", "s:001-5:99", "garbage", "x:9", "f:abc:+",
-              "", None, "rm:\ud800", "\udfff", "l:1\ud83d"]  # empty, missing, lone surrogates
+    forged = [
+        "p:000000000000:1",
+        "c:999-9:9",
+        "o:nope:0",
+        "s:001-5:99",
+        "garbage",
+        "x:9",
+        "f:abc:+",
+        "",
+        None,
+        "rm:\ud800",
+        "\udfff",
+        "l:1\ud83d",
+    ]  # empty, missing, lone surrogates
     for who in (chat, admin):
         for data in forged:
             query_id = await server.press_button(who, who, reply["message_id"], data, forged=True)
@@ -202,4 +214,3 @@ async def test_commands_are_registered_with_admin_ones_only_for_admins(bot: Harn
     admin = {c["command"] for c in commands[("chat:1", "")]}
     assert {"start", "help", "speeches", "speech", "ask"} == default
     assert {"reindex", "stats"} <= admin and not {"reindex", "stats"} & default
-

@@ -62,8 +62,17 @@ async def upload(harness: Harness, user_id: int, name: str, data: bytes) -> str:
         ("copy-of-003.txt", (DATA_DIR / "003_43aee00df7e627f5.txt").read_bytes(), "语料中已有这篇讲话"),
         ("slides.pdf", b"%PDF-1.4 ...", "只接受"),
     ],
-    ids=["binary", "empty", "too-large", "undecodable", "traversal", "windows-traversal", "existing-name",
-         "duplicate", "unsupported"],
+    ids=[
+        "binary",
+        "empty",
+        "too-large",
+        "undecodable",
+        "traversal",
+        "windows-traversal",
+        "existing-name",
+        "duplicate",
+        "unsupported",
+    ],
 )
 async def test_bad_uploads_are_refused_and_change_nothing(
     admin_bot: Harness, name: str, data: bytes, says: str
@@ -94,8 +103,10 @@ async def test_hostile_uploads_get_one_refusal_and_change_nothing(
 
 
 async def test_a_markdown_upload_is_read_without_its_markup(admin_bot: Harness) -> None:
-    markdown = "# 全县计量工作会议讲话\n\n同志们：\n\n今年我们要在全县推广**智慧计量监管平台**，" \
+    markdown = (
+        "# 全县计量工作会议讲话\n\n同志们：\n\n今年我们要在全县推广**智慧计量监管平台**，"
         "对加油机、电子秤实施远程在线监测，计划年内接入计量器具三千二百台，实现强制检定全覆盖。\n"
+    )
     reply = await upload(admin_bot, ADMIN_ID, "jiliang.md", markdown.encode())
     assert "✅ 已加入 jiliang.md：1 篇讲话（全县计量工作会议讲话）" in reply
     index = admin_bot.app.bot_data["services"].search.index

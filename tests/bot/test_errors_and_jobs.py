@@ -25,8 +25,12 @@ async def test_a_failing_handler_is_logged_without_names_and_the_user_told_in_on
     server = bot.server
     chat = server.private_chat(USER_ID, first_name="Alice", username="alice_w")
     answer = await server.ask(chat, chat, "区长质量奖的奖金是多少")
-    feedback = next(b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row
-                    if b["callback_data"].startswith("f:"))
+    feedback = next(
+        b["callback_data"]
+        for row in answer["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].startswith("f:")
+    )
     await bot.app.update_queue.join()  # the question is logged before the table goes
     break_query_log(bot)
     with caplog.at_level(logging.ERROR, logger="bot.handlers.errors"):
@@ -51,8 +55,10 @@ async def test_the_daily_prune_job_is_scheduled_and_forgets_old_questions(bot: H
     await bot.server.ask(chat, chat, "怎么抓食品安全")
     await bot.app.update_queue.join()  # both logged
     with sqlite3.connect(bot.settings.db_path) as conn:
-        conn.execute("UPDATE query_log SET at = ? WHERE question = '区长质量奖的奖金是多少'",
-                     (time.time() - (bot.settings.log_retention_days + 1) * 86400,))
+        conn.execute(
+            "UPDATE query_log SET at = ? WHERE question = '区长质量奖的奖金是多少'",
+            (time.time() - (bot.settings.log_retention_days + 1) * 86400,),
+        )
     await job.run(bot.app)
     with sqlite3.connect(bot.settings.db_path) as conn:
         left = [r[0] for r in conn.execute("SELECT question FROM query_log")]

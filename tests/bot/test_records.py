@@ -71,8 +71,9 @@ async def test_export_log_writes_csv(tmp_path: Path) -> None:
         await records.log_question("group", hash_user(7, "salt"), "k", "怎么抓食品安全", ["001-10:14"], 4.5)
         await records.log_question("private", hash_user(7, "salt"), "k2", "红烧肉怎么做", [], 6.9026179999127635)
     env = {**os.environ, "SPEECHBOT_DB": str(db)}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "export-log"], capture_output=True, text=True, env=env,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export-log"], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
     rows = list(csv.reader(io.StringIO(done.stdout)))
     assert rows[0] == ["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"]
     assert [r[3] for r in rows[1:]] == ["怎么抓食品安全", "红烧肉怎么做"] and rows[2][4] == "[]"

@@ -17,7 +17,11 @@ def test_defaults_are_the_bundled_corpus_and_a_store_under_the_working_directory
     assert settings.data_dir == BUNDLED_DATA_DIR and (settings.data_dir / "lexicon" / "stopwords.txt").is_file()
     assert settings.db_path == Path("var") / "speechbot.sqlite3"
     assert (settings.token, settings.admin_ids, settings.results_per_page, settings.shutdown_answer_seconds) == (
-        "", frozenset(), 3, 10)
+        "",
+        frozenset(),
+        3,
+        10,
+    )
 
 
 def test_values_are_read_and_the_environment_wins_over_dot_env(tmp_path: Path) -> None:

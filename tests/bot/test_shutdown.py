@@ -58,10 +58,16 @@ async def test_a_stop_with_a_backlog_answers_or_leaves_every_question_and_a_rest
 @pytest.mark.slow  # `speechbot run` in a subprocess, stopped by SIGTERM as systemd stops it
 async def test_sigterm_to_speechbot_run_with_a_backlog_loses_nothing(settings: Settings) -> None:
     async with local_server() as server:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": LOCAL_TOKEN, "TELEGRAM_API_BASE_URL": server.base_url,
-               "SPEECHBOT_DB": str(settings.db_path), "SHUTDOWN_ANSWER_SECONDS": "2"}
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", env=env,
-                                                       stderr=asyncio.subprocess.PIPE)
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": LOCAL_TOKEN,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "SPEECHBOT_DB": str(settings.db_path),
+            "SHUTDOWN_ANSWER_SECONDS": "2",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=env, stderr=asyncio.subprocess.PIPE
+        )
         try:
             await server.wait_for_call("setMyCommands", timeout=120)  # started
             users = [server.private_chat(10_000 + n) for n in range(BACKLOG)]

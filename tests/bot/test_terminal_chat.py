@@ -17,17 +17,29 @@ from tests.conftest import DATA_DIR
 def test_a_scripted_chat_answers_dev_questions_with_their_passages(tmp_path: Path, built_store: Path) -> None:
     db = tmp_path / "chat.sqlite3"
     shutil.copy(built_store, db)
-    script = "\n".join([
-        "项目全线质量工作会议上喊出的四句质量口号是什么？",
-        "金华市政府质量奖每家获奖企业奖金多少",
-        "#1",  # the first passage's context
-        "/speeches",
-        "@ 首席质量官",
-        "/stats",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "项目全线质量工作会议上喊出的四句质量口号是什么？",
+                "金华市政府质量奖每家获奖企业奖金多少",
+                "#1",  # the first passage's context
+                "/speeches",
+                "@ 首席质量官",
+                "/stats",
+            ]
+        )
+        + "\n"
+    )
     env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(DATA_DIR), "TELEGRAM_BOT_TOKEN": ""}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], input=script, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "starting the local harness chat" in done.stderr
     out = done.stdout
@@ -45,8 +57,15 @@ def test_a_message_that_comes_late_is_printed_when_it_arrives(tmp_path: Path, bu
     # question has been asked and answered, and the report must still show up without another line typed
     script = "/reindex\n金华市政府质量奖每家获奖企业奖金多少\n"
     env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(DATA_DIR), "TELEGRAM_BOT_TOKEN": ""}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "chat"], input=script, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert "bot> 正在重建索引" in out

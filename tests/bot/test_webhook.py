@@ -22,8 +22,13 @@ def free_port() -> int:
 
 async def test_updates_arrive_by_webhook_and_a_wrong_secret_is_refused(settings: Settings) -> None:
     port = free_port()
-    settings = replace(settings, webhook_url="https://bot.example.org/telegram/hook-path", webhook_listen="127.0.0.1",
-                       webhook_port=port, webhook_secret=SECRET)
+    settings = replace(
+        settings,
+        webhook_url="https://bot.example.org/telegram/hook-path",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret=SECRET,
+    )
     async with local_server() as server:
         server.private_chat(ADMIN_ID)
         async with running_bot(settings, server):
@@ -33,9 +38,16 @@ async def test_updates_arrive_by_webhook_and_a_wrong_secret_is_refused(settings:
             assert "奖金" in reply["text"] and server.webhook_responses == [200]
             assert server.pending_updates() == []  # confirmed by the 200
 
-            forged = {"update_id": 999, "message": {"message_id": 99, "date": 0, "text": "区长质量奖",
-                                                    "chat": {"id": USER_ID, "type": "private"},
-                                                    "from": {"id": USER_ID, "is_bot": False, "first_name": "X"}}}
+            forged = {
+                "update_id": 999,
+                "message": {
+                    "message_id": 99,
+                    "date": 0,
+                    "text": "区长质量奖",
+                    "chat": {"id": USER_ID, "type": "private"},
+                    "from": {"id": USER_ID, "is_bot": False, "first_name": "X"},
+                },
+            }
             url = f"http://127.0.0.1:{port}/telegram/hook-path"
             async with aiohttp.ClientSession() as session:
                 for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {}):

@@ -67,7 +67,10 @@ def test_add_refuses_a_fifo_without_waiting_for_a_writer(folders: tuple[Path, Pa
     data, db = folders
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--data-dir", str(data), "--db", str(db), "add", str(fifo)],
-        capture_output=True, text=True, timeout=60, check=False,  # the old code blocked here for ever
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,  # the old code blocked here for ever
     )
     assert done.returncode == 1 and "not a regular file" in done.stderr
     assert "Traceback" not in done.stderr

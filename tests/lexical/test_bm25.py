@@ -15,8 +15,15 @@ from retrieval.lexical.segmenter import full_segmenter
 from retrieval.lexical.text import char_bigrams, char_unigrams
 
 TINY = [["质量", "奖金", "区长"], ["质量", "食品", "安全", "安全"], ["质量", "计量"], []]
-QUESTIONS = ["区长质量奖的奖金是多少", "怎么抓食品安全", "首席质量官", "计量器具检定了多少台", "质量强市 名牌产品",
-             "質監部門要幫企業建立哪三大體系", "工程质量终身责任"]
+QUESTIONS = [
+    "区长质量奖的奖金是多少",
+    "怎么抓食品安全",
+    "首席质量官",
+    "计量器具检定了多少台",
+    "质量强市 名牌产品",
+    "質監部門要幫企業建立哪三大體系",
+    "工程质量终身责任",
+]
 
 
 def field(docs: list[list[str]]) -> BM25Field:
@@ -44,8 +51,11 @@ def reference_fusion(index: Index, question: str, reference: dict[str, BM25Plus]
     """The fused score computed from rank-bm25's own get_scores on each field."""
     query = analyze_query(question, index.segmenter)
     fused = np.zeros(len(index))
-    for name, weight, terms in (("words", WORD_WEIGHT, query.words), ("unigrams", UNIGRAM_WEIGHT, query.unigrams),
-                                ("bigrams", BIGRAM_WEIGHT, query.bigrams)):
+    for name, weight, terms in (
+        ("words", WORD_WEIGHT, query.words),
+        ("unigrams", UNIGRAM_WEIGHT, query.unigrams),
+        ("bigrams", BIGRAM_WEIGHT, query.bigrams),
+    ):
         model = reference[name]
         matched = model.get_scores(terms) - sum(model.idf.get(t, 0.0) * model.delta for t in terms)
         top = matched.max(initial=0.0)
@@ -84,8 +94,10 @@ def test_the_fused_ranking_equals_rank_bm25s_on_a_synthetic_corpus(corpus) -> No
 
     rng = random.Random(7)
     sentences = [s for c in corpus.chunks for s in c.text.split("。") if len(s) > 8]
-    chunks = [Chunk(f"syn-1:{i}", "syn-1", i, i, "", "。".join(rng.sample(sentences, rng.randint(1, 6))) + "。")
-              for i in range(1, 1201)]
+    chunks = [
+        Chunk(f"syn-1:{i}", "syn-1", i, i, "", "。".join(rng.sample(sentences, rng.randint(1, 6))) + "。")
+        for i in range(1, 1201)
+    ]
     synthetic = build_index([corpus.speeches[0].__class__("syn-1", "合成", "syn.txt", ())], chunks)
     assert_same_ranking(synthetic, reference_models(synthetic))
 

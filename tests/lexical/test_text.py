@@ -28,10 +28,19 @@ def test_pinyin_annotations_are_removed() -> None:
 
 
 def test_page_furniture_lines_are_dropped() -> None:
-    page = "\n".join([
-        "分享", "下载文档", "ID:2065240", "大小:23.50KB", "网站客服:3074922707",
-        "同志们：", "今天召开质量工作会议。", "您可能关注的文档", "收起",
-    ])
+    page = "\n".join(
+        [
+            "分享",
+            "下载文档",
+            "ID:2065240",
+            "大小:23.50KB",
+            "网站客服:3074922707",
+            "同志们：",
+            "今天召开质量工作会议。",
+            "您可能关注的文档",
+            "收起",
+        ]
+    )
     assert clean_lines(page) == ["同志们：", "今天召开质量工作会议。"]
 
 

@@ -151,8 +151,9 @@ def test_a_reindex_killed_inside_its_transaction_leaves_the_old_index(corpus: tu
     shutil.copy(DATA_DIR / NEW_FILE, data)
     slow_transaction(db)
     env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(data)}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "reindex"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "reindex"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while not writer_is_inside_its_transaction(db):  # the marker: the write lock taken
             assert process.poll() is None, "the reindex ended before its write transaction was seen"

@@ -50,8 +50,10 @@ def write_lock_held(db: Path) -> Iterator[sqlite3.Connection]:
     """Another process's writer (a shell reindex or add): BEGIN IMMEDIATE, an uncommitted row, held."""
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO query_log (at, chat_type, user_hash, key, question, result_ids, latency_ms) "
-                  "VALUES (0, 'private', 'x', 'x', 'uncommitted', '[]', 0)")
+    other.execute(
+        "INSERT INTO query_log (at, chat_type, user_hash, key, question, result_ids, latency_ms) "
+        "VALUES (0, 'private', 'x', 'x', 'uncommitted', '[]', 0)"
+    )
     try:
         yield other
     finally:
