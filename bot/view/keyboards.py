@@ -20,7 +20,7 @@ from bot.view.callbacks import (
     encode,
 )
 from bot.view.script import SIMPLIFIED, Writer
-from retrieval.lexical.index import Hit
+from retrieval.results import Hit
 
 
 def _button(text: str, data: Button, writer: Writer = SIMPLIFIED) -> InlineKeyboardButton:

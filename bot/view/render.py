@@ -15,7 +15,7 @@ from html import escape
 
 from bot.view.script import SIMPLIFIED, Writer
 from retrieval.ingest.chunking import Chunk, sentence_spans
-from retrieval.lexical.index import Hit
+from retrieval.results import Hit
 
 MESSAGE_LIMIT = 4096
 CROP_CHARS = 350

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from retrieval.ingest.chunking import Chunk
 from retrieval.ingest.respelling import read_back
-from retrieval.lexical.index import Hit, Index
+from retrieval.lexical.index import Index
+from retrieval.results import Hit
 
 READ_BACK_NOTE = "注：原文经同义词改写软件改动，这里显示还原后的用词。"
 REPAIRED_NOTE = "注：原文此处有编码错误，这里显示修复后的文字。"

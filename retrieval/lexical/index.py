@@ -9,7 +9,7 @@ a passage (区长质量奖 vs 区长 质量奖); the word field keeps precision.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
@@ -20,6 +20,7 @@ from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.lexical.segmenter import Lexicon, Segmenter
 from retrieval.lexical.text import char_bigrams, char_text, char_unigrams, query_word_tokens
+from retrieval.results import Hit, SpeechRef
 
 # Past this a question is a pasted document; its start says what it is about.
 MAX_QUERY_CHARS = 1000
@@ -41,31 +42,6 @@ CANDIDATE_POOL = 64
 
 FIELDS = ("words", "unigrams", "bigrams")
 FIELD_WEIGHTS = {"words": WORD_WEIGHT, "unigrams": UNIGRAM_WEIGHT, "bigrams": BIGRAM_WEIGHT}
-
-
-@dataclass(frozen=True)
-class SpeechRef:
-    speech_id: str
-    speech_title: str
-    position: int
-
-
-@dataclass(frozen=True)
-class Hit:
-    rank: int
-    score: float
-    chunk_id: str
-    speech_id: str
-    speech_title: str
-    source_file: str
-    position: int
-    section: str
-    text: str
-    best_sentence: str
-    matched_terms: list[str]
-    also_in: list[SpeechRef] = field(default_factory=list)
-    best_span: tuple[int, int] = (0, 0)  # the best sentence's place in text
-    term_spans: list[tuple[int, int]] = field(default_factory=list)  # matched terms in text, for bold
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from retrieval.lexical.index import Index
 from retrieval.lexical.text import fold
 from retrieval.offline.evaluation import Question, answers, score
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates, candidates
-from retrieval.ranking.ranker import Confidence, Gate, RankerModel, question_signals, reply_order
+from retrieval.ranking.ranker import Gate, RankerModel, question_signals, reply_order
+from retrieval.results import Confidence
 from retrieval.semantic.embeddings import Embedder
 from retrieval.semantic.vectors import CorpusVectors
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 import lightgbm
 import numpy as np
 
-from retrieval.lexical.index import Hit, Index
+from retrieval.lexical.index import Index
 from retrieval.lexical.segmenter import LEXICON_DIR
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates
+from retrieval.results import Answer, Confidence
 
 # The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
 MODEL_PATH = LEXICON_DIR.parent / "models" / "ranker.json"
@@ -32,12 +32,6 @@ TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
 
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
 FEATURE_VERSION = 2
-
-
-class Confidence(StrEnum):
-    HIGH = "high"  # the first passage answers, as far as the gate can tell
-    LOW = "low"  # the closest passages, shown as such
-    NONE = "none"  # the corpus does not speak about this
 
 
 @dataclass(frozen=True)
@@ -107,15 +101,6 @@ class RankerModel:
             embedding_model=document["embedding_model"],
             figures=document.get("figures", {}),
         )
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A ranked reply: hits best first (empty when the gate rejects) and how sure the gate is."""
-
-    hits: list[Hit]
-    confidence: Confidence
-    probability: float = 0.0
 
 
 def question_signals(candidates: Candidates) -> dict[str, float]:

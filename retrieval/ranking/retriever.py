@@ -15,7 +15,8 @@ from pathlib import Path
 from retrieval.lexical.index import MAX_QUERY_CHARS, Index
 from retrieval.lexical.text import fold
 from retrieval.ranking.features import candidates
-from retrieval.ranking.ranker import Answer, Confidence, RankerModel, answer
+from retrieval.ranking.ranker import RankerModel, answer
+from retrieval.results import Answer, Confidence
 from retrieval.semantic.embeddings import Embedder
 from retrieval.semantic.vectors import CorpusVectors
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from retrieval.lexical.index import Index
-from retrieval.ranking.ranker import Confidence
 from retrieval.ranking.retriever import Retriever
+from retrieval.results import Confidence
 
 
 @pytest.mark.parametrize(

