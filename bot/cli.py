@@ -21,6 +21,7 @@ from bot.input import prepare_question
 from bot.logs import redact, setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
+from retrieval.home import default_data_dir, default_db_path, seed_corpus
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
@@ -46,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, db_path=Path(args.db))
     quiet = args.command not in ("run", "chat")
     setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
+    if settings.data_dir == default_data_dir():
+        try:
+            seed_corpus(settings.data_dir)
+        except OSError as exc:
+            print(f"speechbot: cannot set up the corpus folder {settings.data_dir}: {exc.strerror}", file=sys.stderr)
+            return 1
     if args.command == "run" and settings.token:
         return _run_bot_reporting(settings)
     if args.command == "run":
@@ -65,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speechbot", description=__doc__)
-    parser.add_argument("--data-dir", help="corpus folder (default: $SPEECHBOT_DATA_DIR or the bundled data/)")
-    parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3 here)")
+    parser.add_argument(
+        "--data-dir",
+        help=f"corpus folder (default: $SPEECHBOT_DATA_DIR or {default_data_dir()}, seeded from the bundled corpus)",
+    )
+    parser.add_argument("--db", help=f"SQLite store (default: $SPEECHBOT_DB or {default_db_path()})")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = _command(commands, "ask", "answer a question as the bot would, in the terminal")

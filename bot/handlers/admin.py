@@ -36,6 +36,7 @@ UPLOAD_REFUSALS = {
     Refusal.NO_SPEECH: "没有讲话正文：清理网页杂项后文字太少，或不是中文讲话。",
     Refusal.DUPLICATE: "语料中已有这篇讲话。",
     Refusal.NOT_FOUND: "没有找到。",
+    Refusal.SHIPPED: "语料文件夹是随程序安装的文件，不能改动；请把 SPEECHBOT_DATA_DIR 设为自己的文件夹。",
 }
 
 
