@@ -139,7 +139,8 @@ async def main():
     async with Store(db) as store:
         service = SearchService(store, data)
         await service.start()
-        await service.add_documents([("new.txt", bytes.fromhex(sys.argv[4])), ("other.txt", bytes.fromhex(sys.argv[5]))], 1 << 20)
+        new, other = bytes.fromhex(sys.argv[4]), bytes.fromhex(sys.argv[5])
+        await service.add_documents([("new.txt", new), ("other.txt", other)], 1 << 20)
 
 asyncio.run(main())
 """
