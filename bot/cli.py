@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.db:
         settings = replace(settings, db_path=Path(args.db))
     quiet = args.command not in ("run", "chat")
-    setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
+    secrets = [settings.token, settings.webhook_secret, settings.user_hash_salt]
+    setup_logging("WARNING" if quiet else settings.log_level, secrets)
     if settings.data_dir == default_data_dir():
         try:
             seed_corpus(settings.data_dir)
