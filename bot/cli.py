@@ -10,6 +10,7 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (speechbot ask … | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, sqlite3.OperationalError) as exc:  # a full disk, a read-only folder: the operator's to fix
+        print(f"speechbot: {condition(exc)}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,13 +86,13 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = _command(commands, "ask", "answer a question as the bot would, in the terminal")
     ask.add_argument("question", nargs="+", help="the question, in Simplified or Traditional (the answer follows it)")
-    ask.add_argument("--top-k", type=int, default=3, help="how many passages to show (default: 3)")
+    ask.add_argument("--top-k", type=at_least_one, default=3, help="how many passages to show (default: 3)")
     ask.set_defaults(handler=_ask)
 
     search = _command(commands, "search", "ranked passages as JSON lines (one query a line from stdin if none given)")
     search.add_argument("query", nargs="*", help="the query; with none, one query a line is read from stdin")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
-    search.add_argument("--top-k", type=int, default=10, help="passages per query (default: 10)")
+    search.add_argument("--top-k", type=at_least_one, default=10, help="passages per query (default: 10)")
     search.set_defaults(handler=_search)
 
     speeches = _command(commands, "speeches", "list the speeches held: id, title, source file, paragraphs")
@@ -179,6 +183,25 @@ def _parser() -> argparse.ArgumentParser:
     embed.set_defaults(handler=_embed)
 
     return parser
+
+
+def at_least_one(text: str) -> int:
+    """A count of passages: a whole number from 1 (0 would say "nothing found" of every question)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def condition(exc: OSError | sqlite3.OperationalError) -> str:
+    """An operating-system or SQLite condition in one line: what failed and on which file."""
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)
 
 
 def _command(commands: argparse._SubParsersAction, name: str, about: str) -> argparse.ArgumentParser:
@@ -412,7 +435,11 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         print(f"speechbot: cannot read the query log in {settings.db_path}: {exc}", file=sys.stderr)
         return 1
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    except OSError as exc:
+        print(f"speechbot: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
     try:
         writer = csv.writer(out)
         writer.writerow(["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"])
@@ -422,7 +449,7 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
                     datetime.fromtimestamp(at).isoformat(timespec="seconds"),
                     chat_type,
                     user_hash,
-                    question,
+                    spreadsheet_safe(question),
                     result_ids,
                     f"{latency_ms:.1f}",
                     feedback,
@@ -432,6 +459,15 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
         if args.out:
             out.close()
     return 0
+
+
+# A cell a spreadsheet would read as a formula (=HYPERLINK(…), +cmd|…, @SUM, -1+1): what users typed is text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as text to Excel, LibreOffice and Sheets alike: a leading apostrophe where it would be a formula."""
+    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -446,7 +482,10 @@ def _run_bot_reporting(settings: Settings) -> int:
 
     secrets = [settings.token, settings.webhook_secret]
     try:
+        wait_for_bot_api(settings, secrets)
         run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the Bot API
+        return 130
     except InvalidToken:
         print(
             "speechbot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); get the current one from @BotFather",
@@ -460,15 +499,48 @@ def _run_bot_reporting(settings: Settings) -> int:
     return 0
 
 
+# Waits between tries to reach the Bot API at start-up: doubling, at most this long.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
+
+
+def wait_for_bot_api(settings: Settings, secrets: list[str]) -> None:
+    """Until the Bot API answers: one line per failed try (a network down at boot, a proxy not up yet), and
+    waits that double up to a minute. A refused token is not retried: it is raised at once."""
+    from telegram import Bot
+    from telegram.error import NetworkError
+
+    async def get_me() -> None:
+        async with Bot(settings.token, base_url=settings.bot_api_url, base_file_url=settings.bot_file_url) as bot:
+            await bot.get_me()
+
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        try:
+            asyncio.run(get_me())
+            return
+        except NetworkError as exc:  # TimedOut too; InvalidToken is not one
+            reason = redact(str(exc) or exc.__class__.__name__, secrets)
+            print(
+                f"speechbot: the Bot API at {settings.api_base_url} cannot be reached ({reason}); "
+                f"trying again in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
 def run_bot(settings: Settings) -> None:
-    """The real bot: long polling, or webhook mode when WEBHOOK_URL is set."""
+    """The real bot: long polling, or webhook mode when WEBHOOK_URL is set. A connection lost while starting
+    is retried by python-telegram-bot itself (bootstrap_retries=-1: waits growing to 30 s)."""
     from bot.app import build_application
 
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(**settings.webhook_options())
+        application.run_webhook(**settings.webhook_options(), bootstrap_retries=-1)
     else:
-        application.run_polling()
+        application.run_polling(bootstrap_retries=-1)
 
 
 def hit_json(hit: Hit) -> dict[str, object]:

@@ -335,8 +335,9 @@ _CONDITIONS = (OSError, sqlite3.OperationalError)
 
 
 def _log_failure(what: str, exc: Exception) -> None:
+    """A condition is the caller's to report (the ReindexError says it); a bug gets its traceback."""
     if isinstance(exc, _CONDITIONS):
-        log.error("%s: %s", what, _reason(exc))
+        log.info("%s: %s", what, _reason(exc))
     else:
         log.exception(what)
 

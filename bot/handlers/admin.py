@@ -209,6 +209,7 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
         await progress.edit_text("索引正在重建中，请稍候再试。")
         return
     except ReindexError as exc:
+        log.warning("corpus change failed: %s", exc)
         await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(str(exc))}")
         return
     except asyncio.CancelledError:  # the bot is stopping (bot/shutdown.py): the change was rolled back
