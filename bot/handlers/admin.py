@@ -20,6 +20,7 @@ from retrieval.service import ChangeReport, ReindexBusy, ReindexError, SearchSer
 log = logging.getLogger(__name__)
 
 REFUSED = "抱歉，这个命令只对管理员开放。"
+CONFIRMATION_EXPIRED = "语料在这之后有过改动，这个确认已失效。请重新发送 /remove。"
 MAX_PROBLEMS_SHOWN = 10
 UPLOADS_ARE_FOR_ADMINS = (
     "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
@@ -126,7 +127,7 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     siblings = [s for s in index.speeches.values() if s.source_file == speech.source_file]
     if len(siblings) > 1:
-        data = encode(ConfirmRemove(speech_id))
+        data = encode(ConfirmRemove(speech_id, services(context).search.generation))
         button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=data)
         await update.effective_message.reply_text(
             f"《{escape(speech.title)}》所在的文件 {escape(speech.source_file)} 共有 {len(siblings)} 篇讲话，"
@@ -140,8 +141,13 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def confirm_remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_admin(update, context, "remove"):
         return
+    confirmed = decode(update.callback_query.data)
+    current = services(context).search.generation
+    if not isinstance(confirmed, ConfirmRemove) or confirmed.generation != current:  # the corpus changed since
+        await update.callback_query.answer(CONFIRMATION_EXPIRED, show_alert=True)
+        return
     await update.callback_query.answer()
-    await _remove(update, context, decode(update.callback_query.data).speech_id)
+    await _remove(update, context, confirmed.speech_id)
 
 
 async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id: str) -> None:
