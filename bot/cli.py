@@ -196,6 +196,16 @@ def at_least_one(text: str) -> int:
     return value
 
 
+# C0 and C1 control characters but tab and line feed: an ESC starts a terminal escape sequence (clear the
+# screen, retitle the window, rewrite a line already shown), whatever text carries it.
+_TERMINAL_CONTROLS = dict.fromkeys(p for p in (*range(0x20), *range(0x7F, 0xA0)) if chr(p) not in "\t\n")
+
+
+def terminal_safe(text: str) -> str:
+    """Text as a terminal may be given it: control characters out (the escapes this program adds come after)."""
+    return text.translate(_TERMINAL_CONTROLS)
+
+
 def condition(exc: OSError | sqlite3.OperationalError) -> str:
     """An operating-system or SQLite condition in one line: what failed and on which file."""
     if isinstance(exc, OSError):
@@ -260,6 +270,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
             if hits
             else no_answer_html(question, note, writer)
         )
+        html = terminal_safe(html)  # the corpus's text (a store made before it was cleaned at reading, say)
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
@@ -293,7 +304,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
     async def work(service: SearchService) -> int:
         for speech_id, title, source_file, paragraphs in await service.store.speech_rows():
-            print(f"{speech_id}\t{title}\t{source_file}\t{paragraphs}")
+            print(terminal_safe(f"{speech_id}\t{title}\t{source_file}\t{paragraphs}"))
         return 0
 
     return await _with_service(settings, work)
@@ -408,7 +419,7 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
             print(f"speechbot: nothing added: {exc}", file=sys.stderr)
             return 1
         for speech in report.speeches:
-            print(f"added {speech.id}\t{speech.title}\t{speech.source_file}")
+            print(terminal_safe(f"added {speech.id}\t{speech.title}\t{speech.source_file}"))
         _print_report(report.reindex, file=sys.stdout)
         return 0
 
@@ -576,7 +587,7 @@ def _progress_bar() -> Callable[[int, int], None]:
 def _print_report(report: ReindexReport, file) -> None:
     print(f"indexed {report.speeches} speeches, {report.chunks} passages in {report.seconds:.1f} s", file=file)
     for problem in report.problems:
-        print(f"skipped {problem}", file=file)
+        print(terminal_safe(f"skipped {problem}"), file=file)
 
 
 def _plain(html: str) -> str:

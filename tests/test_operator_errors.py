@@ -144,3 +144,15 @@ async def test_run_retries_an_unreachable_bot_api_with_growing_waits(tmp_path: P
     assert all(line.startswith(unreachable) for line in lines)
     assert "Traceback" not in rest and "UNREACHABLE" not in "".join(lines) + rest
     assert process.returncode == 130
+
+
+def test_a_terminal_never_receives_escape_sequences_from_the_corpus(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spoofed = NEW_SPEECH.decode().replace("智慧计量", "\x1b[2J\x1b]0;pwned\x07智慧计量\u202e")
+    (folder / "data" / "spoofed.txt").write_text(spoofed, encoding="utf-8")
+    assert speechbot(folder, "ask", "智慧计量监管平台接入多少台计量器具") == 0
+    assert speechbot(folder, "speeches") == 0
+    out = capsys.readouterr().out
+    assert "三千二百台" in out and "全县计量工作会议讲话" in out
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
