@@ -223,11 +223,11 @@ def summarize(items: Sequence[Example], runs: Sequence[Sequence[Outcome]]) -> di
             "offtopic_rejected",
             "answerable_refused",
         ):
-            values = [f[key] for f in per_seed if f[key] is not None]
+            values = [float(value) for f in per_seed if (value := f[key]) is not None]
             if values:
-                table.setdefault(name, {})[key] = statistics.fmean(values)  # type: ignore[arg-type]
-                table[name][key + "_min"] = min(values)  # type: ignore[type-var]
-                table[name][key + "_max"] = max(values)  # type: ignore[type-var]
+                table.setdefault(name, {})[key] = statistics.fmean(values)
+                table[name][key + "_min"] = min(values)
+                table[name][key + "_max"] = max(values)
         table.setdefault(name, {})["answered_unsure"] = statistics.fmean(low)
         table[name]["questions"] = len(members)
     return table

@@ -10,10 +10,12 @@ fitted with: a file that does not match the running code is not used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lightgbm
 import numpy as np
@@ -55,6 +57,19 @@ class Gate:
             z += coef * (value - mean) / scale
         return 1 / (1 + math.exp(-z))
 
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Gate:
+        """The gate as `RankerModel.save` wrote it (lists for the tuples)."""
+        return cls(
+            names=tuple(document["names"]),
+            mean=tuple(document["mean"]),
+            scale=tuple(document["scale"]),
+            coef=tuple(document["coef"]),
+            intercept=float(document["intercept"]),
+            reject_below=float(document["reject_below"]),
+            sure_from=float(document["sure_from"]),
+        )
+
     def confidence(self, probability: float) -> Confidence:
         if probability < self.reject_below:
             return Confidence.NONE
@@ -80,7 +95,7 @@ class RankerModel:
             "feature_version": FEATURE_VERSION,
             "features": list(FEATURES),
             "embedding_model": self.embedding_model,
-            "gate": {k: list(v) if isinstance(v, tuple) else v for k, v in self.gate.__dict__.items()},
+            "gate": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.gate).items()},
             "figures": self.figures,
             "booster": self.booster.model_to_string(),
         }
@@ -97,7 +112,7 @@ class RankerModel:
         gate = document["gate"]
         return cls(
             booster=lightgbm.Booster(model_str=document["booster"]),
-            gate=Gate(**{k: tuple(v) if isinstance(v, list) else v for k, v in gate.items()}),
+            gate=Gate.from_json(gate),
             embedding_model=document["embedding_model"],
             figures=document.get("figures", {}),
         )
