@@ -130,21 +130,6 @@ def question_signals(candidates: Candidates) -> dict[str, float]:
     return {name: signals[name] for name in QUESTION_FEATURES}
 
 
-def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
-    """Candidates best first, one per reply slot (copies and pieces of one paragraph share a slot), each
-    shown as its fullest copy."""
-    order = np.argsort(-scores, kind="stable")
-    seen: set[int] = set()
-    picked = []
-    for k in order.tolist():
-        i = int(chunks[k])
-        slot = int(index.slot_of[i])
-        if slot not in seen:
-            seen.add(slot)
-            picked.append((index.fullest_copy(i), float(scores[k])))
-    return picked
-
-
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
     if not len(candidates.chunks):
         return Answer([], Confidence.NONE, 0.0)
@@ -155,8 +140,9 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
         return Answer([], confidence, probability)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
     sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
+    idfs = index.word_idfs(candidates.query)  # once for the reply, not once a passage
     hits = [
-        index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))
-        for rank, (i, score) in enumerate(reply_order(index, candidates.chunks, scores)[:top_k], start=1)
+        index.hit(rank, i, score, candidates.query, idfs, sentence_by_meaning=sentence_of.get(i, -1))
+        for rank, (i, score) in enumerate(index.reply_order(candidates.chunks, scores)[:top_k], start=1)
     ]
     return Answer(hits, confidence, probability)
