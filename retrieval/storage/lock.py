@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import AcquireReturnProxy, FileLock, Timeout
 
 # How long a change waits for another process's change to end: adding a file takes seconds, a full
 # rebuild of a large corpus a minute or more (README, Performance).
@@ -58,6 +58,6 @@ class ChangeLock:
         finally:
             self._lock.release()
 
-    def _release_if_acquired(self, acquiring: asyncio.Future[object]) -> None:
+    def _release_if_acquired(self, acquiring: asyncio.Future[AcquireReturnProxy]) -> None:
         if not acquiring.cancelled() and acquiring.exception() is None:
             self._lock.release()
