@@ -22,6 +22,12 @@ from retrieval.storage.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
+# What keeps a log row from being written without anything being wrong with the store: a full disk, a
+# store locked past the busy timeout, a read-only file or an I/O error.
+LOG_CONDITIONS = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR}
+)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS asked (
     key TEXT PRIMARY KEY,
@@ -109,6 +115,8 @@ class Records(SQLiteFile):
         try:
             yield
         except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in LOG_CONDITIONS:
+                raise  # a fault of the store's own (a table gone): the error handler's
             log.warning("could not log the %s (%s); the answer was sent", what, exc)
             with suppress(sqlite3.Error):
                 await self.db.rollback()
