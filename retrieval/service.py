@@ -189,8 +189,8 @@ class SearchService:
 
     async def _catch_up(self) -> bool:
         """Serve the index another process stored, if it has moved on; True if it did."""
-        if await self.store.generation() == self._generation:
-            return False
+        if await self.store.generation() == self._generation or not await self.store.has_index():
+            return False  # nothing new, or nothing stored yet (a corpus the change starts)
         stored = await self.store.load_index()
         problem = inconsistency(stored)
         if problem is not None:
