@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, data_dir=Path(args.data_dir))
     if args.db:
         settings = replace(settings, db_path=Path(args.db))
-    quiet = args.command not in ("run", "chat")
-    setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
+    # Only the real bot logs at LOG_LEVEL; commands, and the local chat (whose terminal is the conversation),
+    # log warnings alone, to stderr.
+    serving = args.command == "run" and bool(settings.token)
+    setup_logging(settings.log_level if serving else "WARNING", [settings.token, settings.webhook_secret])
     if args.command == "run" and settings.token:
         return _run_bot_reporting(settings)
     if args.command == "run":
