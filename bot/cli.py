@@ -233,9 +233,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         found = await service.search(question, args.top_k)
         writer = writer_for(question, None, settings.traditional_variant)
         html = (
-            answer_html(
-                question, found.hits, note=note, confidence=found.confidence, writer=writer, limit=page_chars
-            )
+            answer_html(question, found.hits, note=note, confidence=found.confidence, writer=writer, limit=page_chars)
             if found.hits
             else no_answer_html(question, note, writer)
         )
