@@ -92,7 +92,7 @@ async def measure(db: Path, rounds: int) -> dict[str, list[float]]:
                 found = await service.search(question, 4)
                 answered = time.perf_counter()
                 if found.hits:
-                    answer_html(question, found.hits[:3], unsure=found.confidence is Confidence.LOW)
+                    answer_html(question, found.hits[:3], confidence=found.confidence)
                 done = time.perf_counter()
                 timings["answer"].append((answered - started) * 1000)
                 timings["reply"].append((done - started) * 1000)
