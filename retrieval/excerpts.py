@@ -20,6 +20,7 @@ from retrieval.ingest.chunking import sentence_spans
 RARE_SHARE = 0.1
 RARE_IDF = math.log(1 / RARE_SHARE)
 MAX_BOLD_WORDS = 3
+MAX_BOLD_SPANS = 4  # occurrences marked in a passage: those in the answering sentence first, then the nearest
 ANSWER_CHARS = 80
 EXCERPT_CHARS = 200
 # Clauses end at these; 、 is left out, since it separates the items of a list, not clauses.
@@ -32,6 +33,15 @@ def rare_words(matched: Sequence[str], idfs: Mapping[str, float]) -> list[str]:
     """The matched words (two characters or more) rare in the corpus, rarest first, at most a few."""
     rare = [w for w in dict.fromkeys(matched) if len(w) > 1 and idfs.get(w, 0.0) >= RARE_IDF]
     return sorted(rare, key=lambda w: -idfs[w])[:MAX_BOLD_WORDS]
+
+
+def bold_spans(spans: Sequence[Span], best: Span, limit: int = MAX_BOLD_SPANS) -> list[Span]:
+    """At most `limit` of the rare words' places: those in the answering sentence first, then the nearest to it."""
+
+    def distance(span: Span) -> int:
+        return max(0, best[0] - span[1], span[0] - best[1])
+
+    return sorted(sorted(spans, key=distance)[:limit])
 
 
 def clause_spans(text: str, sentence: Span) -> list[Span]:

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
-from retrieval.excerpts import answer_span, excerpt_span, rare_words
+from retrieval.excerpts import answer_span, bold_spans, excerpt_span, rare_words
 from retrieval.ingest.chunking import Chunk, is_heading, paragraph_at, sentence_spans
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
@@ -197,7 +197,7 @@ class Index:
         weights = {w: idf or 0.0 for w, idf in (idfs if idfs is not None else self.word_idfs(query)).items()}
         matched = [w for w in dict.fromkeys(query.words) if w in search_text]
         best = best_sentence_span(chunk.text, search_text, query, weights, sentence_by_meaning)
-        bold = term_spans(search_text, rare_words(matched, self.rarity(matched)))
+        bold = bold_spans(term_spans(search_text, rare_words(matched, self.rarity(matched))), best)
         answer = answer_span(search_text, best, weights)
         shown = reader_text(chunk)
         return Hit(

@@ -7,7 +7,7 @@ run it off the event loop (SearchService.passage_marks).
 
 from __future__ import annotations
 
-from retrieval.excerpts import rare_words
+from retrieval.excerpts import bold_spans, rare_words
 from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.index import Index, analyze_query, best_sentence_span, term_spans
 
@@ -18,5 +18,5 @@ def passage_marks(index: Index, chunk: Chunk, question: str) -> tuple[tuple[int,
     idfs = {w: idf or 0.0 for w, idf in index.word_idfs(query).items()}
     search_text = chunk.search_text
     matched = [w for w in dict.fromkeys(query.words) if w in search_text]
-    bold = term_spans(search_text, rare_words(matched, index.rarity(matched)))
-    return best_sentence_span(chunk.text, search_text, query, idfs), bold
+    best = best_sentence_span(chunk.text, search_text, query, idfs)
+    return best, bold_spans(term_spans(search_text, rare_words(matched, index.rarity(matched))), best)

@@ -177,7 +177,7 @@ async def test_removing_a_collection_asks_first_and_only_an_admin_may_confirm(ad
     await server.press_button(admin, admin, ask["message_id"], data)
     working = (await server.wait_for_bot_messages(admin.id, after_message_id=ask["message_id"]))[0]
     done = await server.wait_for_edit(admin.id, working["message_id"], timeout=60)
-    assert "已移出 001_eee244ba84f2062c.txt（20 篇讲话）" in done["text"] and "索引现有 5 篇讲话" in done["text"]
+    assert "已移出 001.txt（20 篇讲话）" in done["text"] and "索引现有 5 篇讲话" in done["text"]
 
 
 async def test_non_admins_are_refused_remove_and_restore(admin_bot: Harness) -> None:
