@@ -52,17 +52,17 @@ def _kind(ch: str) -> int:
     return hanzidentifier.identify(ch)
 
 
-def detect(text: str) -> Script | None:
+def detect(text: str, dominance: int = DOMINANCE) -> Script | None:
     """The script a text is written in; None when no character tells (numbers, Latin, only shared
-    characters) or both scripts are there in earnest."""
+    characters) or both scripts are there in earnest (neither has `dominance` times the other's marks)."""
     traditional = simplified = 0
     for ch in text:
         kind = _kind(ch)
         traditional += kind == hanzidentifier.TRADITIONAL
         simplified += kind == hanzidentifier.SIMPLIFIED
-    if traditional > DOMINANCE * simplified:
+    if traditional > dominance * simplified:
         return Script.TRADITIONAL
-    if simplified > DOMINANCE * traditional:
+    if simplified > dominance * traditional:
         return Script.SIMPLIFIED
     return None
 
@@ -119,9 +119,9 @@ def writer_for(question: str, last: Script | None = None, variant: str | None = 
 
 
 def source_script(text: str) -> Writer:
-    """A writer that puts a corpus text (a title with a word added in another script) wholly in the script
+    """A writer that puts a corpus text (a derived title: the speech's own words, and 讲话) wholly in the script
     most of it is written in, keeping its own forms."""
-    script = detect(text)
+    script = detect(text, dominance=1)
     if script is Script.TRADITIONAL:
         return Writer(Script.TRADITIONAL, "s2t")
     return Writer(Script.SIMPLIFIED) if script is Script.SIMPLIFIED else Writer(source=True)
