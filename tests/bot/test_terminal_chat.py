@@ -58,22 +58,31 @@ def test_a_message_that_comes_late_is_printed_when_it_arrives(tmp_path: Path, bu
     db = tmp_path / "chat.sqlite3"
     shutil.copy(built_store, db)
     # /reindex answers at once and reports when the rebuild is done, seconds later: by then the next
-    # question has been asked and answered, and the report must still show up without another line typed
-    script = "/reindex\n金华市政府质量奖每家获奖企业奖金多少\n"
+    # question has been asked and answered, and the report must still show up without another line typed.
+    # The input stays open until it has (as a reader who has not pressed Ctrl-D yet).
     env = {**os.environ, "SPEECHBOT_DB": str(db), "SPEECHBOT_DATA_DIR": str(DATA_DIR), "TELEGRAM_BOT_TOKEN": ""}
-    done = subprocess.run(
+    chat = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "chat"],
-        input=script,
-        capture_output=True,
-        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=env,
-        timeout=120,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    assert chat.stdin is not None and chat.stdout is not None
+    seen = bytearray()
+    try:
+        chat.stdin.write("/reindex\n金华市政府质量奖每家获奖企业奖金多少\n".encode())
+        chat.stdin.flush()
+        _read_until(chat.stdout.fileno(), "索引已重建".encode(), seen, timeout=300)
+        chat.stdin.close()
+        assert chat.wait(timeout=60) == 0
+    finally:
+        if chat.poll() is None:
+            chat.kill()
+        chat.stdout.close()
+    out = bytes(seen).decode(errors="replace")
     assert "bot> 正在重建索引" in out
-    assert out.index("你> 金华市政府质量奖") < out.index("bot（已更新）> ✅ 索引已重建")
+    assert out.index("你> 金华市政府质量奖") < out.index("👎") < out.index("bot（已更新）> ✅ 索引已重建")
 
 
 def _read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 90) -> None:
