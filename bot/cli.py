@@ -258,8 +258,9 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
     async def work(service: SearchService) -> int:
-        for speech_id, title, source_file, paragraphs in await service.store.speech_rows():
-            print(f"{speech_id}\t{title}\t{source_file}\t{paragraphs}")
+        shown = service.index.speeches  # titles as the corpus shows them (derived where sources share one)
+        for speech_id, _, source_file, paragraphs in await service.store.speech_rows():
+            print(f"{speech_id}\t{shown[speech_id].title}\t{source_file}\t{paragraphs}")
         return 0
 
     return await _with_service(settings, work)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from retrieval.ingest.chunking import Chunk, chunk_speech
 from retrieval.ingest.cleaning import clean_lines, repair_encoding
-from retrieval.ingest.describe import describe
 from retrieval.ingest.respelling import is_spun
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError, read_text
 from retrieval.ingest.speeches import Speech, is_section_start, split_speeches
@@ -112,7 +111,8 @@ def load_file(path: Path, tag: str) -> tuple[list[Speech], list[Chunk], str | No
 
 
 def load_corpus(data_dir: Path, known_tags: Mapping[str, str] | None = None) -> Corpus:
-    """Read every corpus file in data_dir; a bad file is reported by name and skipped."""
+    """Read every corpus file in data_dir; a bad file is reported by name and skipped. Speeches keep their
+    source titles here: what each is about is worked out with its words (retrieval/lexical/build.py)."""
     corpus = Corpus()
     files = corpus_files(data_dir)
     corpus.tags = file_tags([p.name for p in files], known_tags)
@@ -122,5 +122,4 @@ def load_corpus(data_dir: Path, known_tags: Mapping[str, str] | None = None) -> 
             corpus.problems.append(problem)
         corpus.speeches.extend(speeches)
         corpus.chunks.extend(chunks)
-    corpus.speeches = describe(corpus.speeches)  # titles that tell a collection's speeches apart
     return corpus

@@ -16,6 +16,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
 from retrieval.ingest.chunking import Chunk, sentence_spans
+from retrieval.ingest.describe import titled
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.lexical.segmenter import Lexicon, Segmenter
@@ -82,6 +83,7 @@ class Index:
         lexicon: Lexicon,
         content_keys: Sequence[int],
     ) -> None:
+        speeches = titled(speeches)  # a change titles the corpus's speeches as a rebuild does
         self.speeches = {s.id: s for s in speeches}
         self.speech_order = [s.id for s in speeches]
         self.chunks = list(chunks)
