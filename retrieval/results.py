@@ -38,6 +38,7 @@ class Hit:
     also_in: list[SpeechRef] = field(default_factory=list)
     best_span: tuple[int, int] = (0, 0)  # the best sentence's place in text
     term_spans: list[tuple[int, int]] = field(default_factory=list)  # matched terms in text, for bold
+    speech_places: tuple[str, ...] = ()  # the places its speech speaks for (短名: 金华, 洪泽), strongest first
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,9 @@ class Answer:
     hits: list[Hit]
     confidence: Confidence
     probability: float = 0.0
+    # Places the question names that no speech speaks for and the first passage does not name, as the
+    # question writes them: the reply says the speeches do not cover them ("这些讲话没有谈到广州").
+    uncovered_places: tuple[str, ...] = ()
+    # When the question is refused for such a place: the closest passages, which are about other places
+    # (each Hit's speech_places says which), for a reply to offer as what elsewhere did, labelled so.
+    elsewhere: list[Hit] = field(default_factory=list)

@@ -202,7 +202,13 @@ def gazetteer() -> Gazetteer:
                 forms.setdefault(stem, key)
     for word, tag in tags.items():  # 台北市, 高雄市: places jieba knows that the table does not hold
         # not 文明城市, 各县市: a name ending in a word of another kind
-        if tag == "ns" and len(word) >= 3 and word[-1] in "市县" and tags.get(word[-2:], "ns") == "ns" and fold(word) not in forms:
+        if (
+            tag == "ns"
+            and len(word) >= 3
+            and word[-1] in "市县"
+            and tags.get(word[-2:], "ns") == "ns"
+            and fold(word) not in forms
+        ):
             name = fold(word)
             stem = name[:-1]
             if stem in places and places[stem].level != OTHER:

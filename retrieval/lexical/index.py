@@ -197,6 +197,7 @@ class Index:
             also_in=self.copies_of(i),
             best_span=(best_start, best_end),
             term_spans=term_spans(search_text, [w for w in matched if len(w) > 1]),
+            speech_places=speech.about.places,
         )
 
     def fullest_copy(self, i: int) -> int:

@@ -21,6 +21,7 @@ import numpy as np
 from retrieval.lexical.index import Index
 from retrieval.lexical.segmenter import LEXICON_DIR
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates
+from retrieval.ranking.places import corpus_places
 from retrieval.results import Answer, Confidence
 
 # The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
@@ -29,9 +30,15 @@ TRAINING_QUESTIONS = LEXICON_DIR.parent / "training" / "questions.jsonl"
 # Off-topic questions written for the gate (everyday and near-domain questions the corpus does not
 # answer, none taken from an evaluation set): they join every training split, and are never scored.
 TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
+# Questions about places no speech speaks for, in the corpus's topics (other cities and provinces, Taiwan, Hong
+# Kong, Macau), written for the gate: negatives in training, scored out-of-fold in `speechbot eval --cv`.
+TRAINING_ELSEWHERE = LEXICON_DIR.parent / "training" / "elsewhere.jsonl"
 
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
-FEATURE_VERSION = 2
+# Passages offered as what other places did, when a question is refused for its place.
+ELSEWHERE_HITS = 3
+
+FEATURE_VERSION = 3  # 3: the places a question asks about (retrieval/ranking/places.py)
 
 
 @dataclass(frozen=True)
@@ -106,11 +113,15 @@ class RankerModel:
 def question_signals(candidates: Candidates) -> dict[str, float]:
     """The gate's inputs: does the corpus hold the question's words, and how well does its best passage fit."""
     coverage = candidates.column("idf_coverage")
+    asked = candidates.places
+    share = 1.0 / len(asked.keys) if asked.keys else 0.0
     signals = {
         "known_mass": candidates.known_mass,
         "best_idf_coverage": float(coverage.max()) if len(coverage) else 0.0,
         "unknown_idf_mass": candidates.unknown_idf_mass,
         "best_sentence_cos": candidates.best_sentence_cos,
+        "place_covered": share * sum(asked.covered),
+        "place_uncovered": share * len(asked.uncovered),
     }
     return {name: signals[name] for name in QUESTION_FEATURES}
 
@@ -130,18 +141,48 @@ def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tu
     return picked
 
 
+def place_confidence(
+    index: Index, candidates: Candidates, first: int | None, confidence: Confidence
+) -> tuple[Confidence, tuple[str, ...]]:
+    """The gate's confidence held to what the speeches speak for, and the places asked that they do not cover.
+
+    A question whose places no speech speaks for is refused, unless the first passage itself names one (深圳's
+    building accident answers a question about it); a question naming a place some speech speaks for is never
+    refused; and one naming a place not covered beside a covered one is answered as unsure at best. Rules,
+    not fitted: they hold for any place and any speech an admin adds.
+    """
+    asked = candidates.places
+    if not asked.keys:
+        return confidence, ()
+    places = corpus_places(index)
+    text = index.chunks[first].search_text if first is not None else ""
+    missing = tuple(asked.written[i] for i in asked.uncovered if not places.gazetteer.named_in(asked.keys[i], text))
+    if not any(asked.covered):
+        named = len(missing) < len(asked.keys)
+        return (confidence if named else Confidence.NONE), (() if named else missing)
+    if confidence is Confidence.NONE or (missing and confidence is Confidence.HIGH):
+        confidence = Confidence.LOW
+    return confidence, missing
+
+
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
     if not len(candidates.chunks):
         return Answer([], Confidence.NONE, 0.0)
     scores = model.passage_scores(candidates)
     probability = model.gate.probability(question_signals(candidates))
-    confidence = model.gate.confidence(probability)
-    if confidence is Confidence.NONE or top_k <= 0:
-        return Answer([], confidence, probability)
+    order = reply_order(index, candidates.chunks, scores)
+    gated = model.gate.confidence(probability)
+    confidence, uncovered = place_confidence(index, candidates, order[0][0] if order else None, gated)
+    if top_k <= 0 or (confidence is Confidence.NONE and not uncovered):
+        return Answer([], confidence, probability, uncovered)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
     sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
     hits = [
         index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))
-        for rank, (i, score) in enumerate(reply_order(index, candidates.chunks, scores)[:top_k], start=1)
+        for rank, (i, score) in enumerate(order[:top_k], start=1)
     ]
-    return Answer(hits, confidence, probability)
+    if confidence is Confidence.NONE:  # refused for the place: the closest passages, as other places' doings
+        return Answer(
+            [], confidence, probability, uncovered, hits[:ELSEWHERE_HITS] if gated is not Confidence.NONE else []
+        )
+    return Answer(hits, confidence, probability, uncovered)

@@ -483,8 +483,10 @@ def _speech_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
             paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
         for k, s in enumerate(record.speeches):
             about = s.about  # the source's own title is kept: which title is shown depends on the corpus
-            yield (s.id, s.source_file, k, s.source_title or s.title, int(s.spun), paragraphs.get(s.id, 0), "",
-                   "|".join(about.places), "|".join(about.mentions), about.organisation, about.meeting, about.title)  # fmt: skip
+            source = s.source_title or s.title
+            places, mentions = "|".join(about.places), "|".join(about.mentions)
+            row = (s.id, s.source_file, k, source, int(s.spun), paragraphs.get(s.id, 0), "", places, mentions)
+            yield (*row, about.organisation, about.meeting, about.title)
 
 
 def _split(joined: str) -> tuple[str, ...]:
