@@ -173,7 +173,7 @@ def replies(index: Index, item: Example, scores: np.ndarray, gate: Gate | None, 
     if gate is not None:
         confidence = gate.confidence(gate.probability(question_signals(item.candidates)))
     order = reply_order(index, item.candidates.chunks, scores)[:top_k]
-    confidence, _ = place_confidence(index, item.candidates, order[0][0] if order else None, confidence)
+    confidence, _ = place_confidence(index, item.candidates, [i for i, _ in order], confidence)
     if confidence is Confidence.NONE:
         return Outcome([], confidence)
     return Outcome([index.chunks[i].text for i, _ in order], confidence)

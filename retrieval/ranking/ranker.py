@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,8 @@ TRAINING_ELSEWHERE = LEXICON_DIR.parent / "training" / "elsewhere.jsonl"
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
 # Passages offered as what other places did, when a question is refused for its place.
 ELSEWHERE_HITS = 3
+# A place no speech speaks for may still be answered by a passage that names it among the first few shown.
+PLACE_NAMED_WITHIN = 3
 
 FEATURE_VERSION = 3  # 3: the places a question asks about (retrieval/ranking/places.py)
 
@@ -142,27 +145,38 @@ def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tu
 
 
 def place_confidence(
-    index: Index, candidates: Candidates, first: int | None, confidence: Confidence
+    index: Index, candidates: Candidates, shown: Sequence[int], confidence: Confidence
 ) -> tuple[Confidence, tuple[str, ...]]:
     """The gate's confidence held to what the speeches speak for, and the places asked that they do not cover.
 
-    A question whose places no speech speaks for is refused, unless the first passage itself names one (深圳's
-    building accident answers a question about it); a question naming a place some speech speaks for is never
-    refused; and one naming a place not covered beside a covered one is answered as unsure at best. Rules,
-    not fitted: they hold for any place and any speech an admin adds.
+    `shown` are the passages a reply would show first, best first. A question whose places no speech speaks
+    for is refused unless one of those passages itself names one (深圳's building accident answers a question
+    about it), and is answered with confidence only when the first one does; a question naming a place some
+    speech speaks for is never refused; one naming a place not covered beside a covered one is answered as
+    unsure at best. Rules, not fitted: they hold for any place and any speech an admin adds.
     """
     asked = candidates.places
     if not asked.keys:
         return confidence, ()
-    places = corpus_places(index)
-    text = index.chunks[first].search_text if first is not None else ""
-    missing = tuple(asked.written[i] for i in asked.uncovered if not places.gazetteer.named_in(asked.keys[i], text))
+    gazetteer = corpus_places(index).gazetteer
+    texts = [index.chunks[i].search_text for i in shown[:PLACE_NAMED_WITHIN]]
+
+    def named(k: int, upto: int) -> bool:
+        return any(gazetteer.named_in(asked.keys[k], t) for t in texts[:upto])
+
+    missing = tuple(asked.written[k] for k in asked.uncovered if not named(k, 1))
     if not any(asked.covered):
-        named = len(missing) < len(asked.keys)
-        return (confidence if named else Confidence.NONE), (() if named else missing)
+        if not any(named(k, len(texts)) for k in range(len(asked.keys))):
+            return Confidence.NONE, missing
+        if missing:
+            confidence = min(confidence, Confidence.LOW, key=_CONFIDENCE_ORDER.index)
+        return confidence, missing
     if confidence is Confidence.NONE or (missing and confidence is Confidence.HIGH):
         confidence = Confidence.LOW
     return confidence, missing
+
+
+_CONFIDENCE_ORDER = [Confidence.NONE, Confidence.LOW, Confidence.HIGH]
 
 
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
@@ -172,7 +186,7 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
     probability = model.gate.probability(question_signals(candidates))
     order = reply_order(index, candidates.chunks, scores)
     gated = model.gate.confidence(probability)
-    confidence, uncovered = place_confidence(index, candidates, order[0][0] if order else None, gated)
+    confidence, uncovered = place_confidence(index, candidates, [i for i, _ in order], gated)
     if top_k <= 0 or (confidence is Confidence.NONE and not uncovered):
         return Answer([], confidence, probability, uncovered)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
