@@ -134,6 +134,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     key = question_key(question)
     if hits:
         page, notes = shown_hits(bot_services.search.index, hits[:per_page])
+        if found.uncovered_places:  # a place asked beside one the speeches cover: say which is not
+            note = "\n".join(filter(None, [note, f"这些讲话没有谈到{'、'.join(found.uncovered_places)}。"]))
         await message.reply_text(
             answer_html(
                 question, page, note=note, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
@@ -144,7 +146,10 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
             do_quote=message.chat.type != ChatType.PRIVATE,
         )
     else:
-        await message.reply_text(no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE)
+        await message.reply_text(
+            no_answer_html(question, note, writer, found.uncovered_places, found.elsewhere),
+            do_quote=message.chat.type != ChatType.PRIVATE,
+        )
     # Awaited (after the reply went out), so a stop waits for it: the log row and the question behind the
     # buttons are never lost to a shutdown.
     await bot_services.records.log_question(

@@ -141,8 +141,26 @@ def answer_html(
     return "\n\n".join(parts)
 
 
-def no_answer_html(question: str, note: str = "", writer: Writer = SIMPLIFIED) -> str:
-    """The corpus does not speak about this: say so, and say what it does speak about."""
+def no_answer_html(
+    question: str,
+    note: str = "",
+    writer: Writer = SIMPLIFIED,
+    places: Sequence[str] = (),
+    elsewhere: Sequence[Hit] = (),
+) -> str:
+    """The corpus does not speak about this: say so, and say what it does speak about. With `places` (the
+    places asked that no speech speaks for) say that plainly, and offer the closest passages as what other
+    places did, each labelled with the place its speech speaks for."""
+    if places:
+        asked = "、".join(places)
+        lines = [f"这些讲话没有谈到{asked}的情况，不能回答关于{asked}的问题。"]
+        if elsewhere:
+            lines.append(f"<i>别处讲话里相近的内容（说的不是{asked}）：</i>")
+        for hit in elsewhere:
+            where = escape("、".join(hit.speech_places) or "未写明地方", quote=False)
+            source = f"{escape(hit.speech_title, quote=False)} · 第{hit.position}段"
+            lines.append(f"• <b>{where}</b>（{source}）：{escape(_shorten(hit.best_sentence, 120), quote=False)}")
+        return writer.html((f"<i>{escape(note, quote=False)}</i>\n" if note else "") + "\n".join(lines))
     return writer.html(
         (f"<i>{escape(note, quote=False)}</i>\n" if note else "")
         + f"这些讲话没有谈到“{escape(_shorten(question, 60), quote=False)}”。\n"
