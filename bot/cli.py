@@ -259,6 +259,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
                         "query": query,
                         "confidence": found.confidence.value,
                         "results": [hit_json(h) for h in found.hits],
+                        "uncovered_places": list(found.uncovered_places),  # asked, and no speech speaks for them
                     },
                     ensure_ascii=False,
                 ),

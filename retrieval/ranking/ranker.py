@@ -185,8 +185,9 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
     scores = model.passage_scores(candidates)
     probability = model.gate.probability(question_signals(candidates))
     order = reply_order(index, candidates.chunks, scores)
-    gated = model.gate.confidence(probability)
-    confidence, uncovered = place_confidence(index, candidates, [i for i, _ in order], gated)
+    confidence, uncovered = place_confidence(
+        index, candidates, [i for i, _ in order], model.gate.confidence(probability)
+    )
     if top_k <= 0 or (confidence is Confidence.NONE and not uncovered):
         return Answer([], confidence, probability, uncovered)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
@@ -195,8 +196,9 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
         index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))
         for rank, (i, score) in enumerate(order[:top_k], start=1)
     ]
-    if confidence is Confidence.NONE:  # refused for the place: the closest passages, as other places' doings
-        return Answer(
-            [], confidence, probability, uncovered, hits[:ELSEWHERE_HITS] if gated is not Confidence.NONE else []
-        )
+    if confidence is Confidence.NONE:  # refused for the place: the closest passages, as other places' doings,
+        # when the gate would answer the question were it not for its place
+        signals = {**question_signals(candidates), "place_covered": math.nan, "place_uncovered": math.nan}
+        related = model.gate.confidence(model.gate.probability(signals)) is not Confidence.NONE
+        return Answer([], confidence, probability, uncovered, hits[:ELSEWHERE_HITS] if related else [])
     return Answer(hits, confidence, probability, uncovered)
