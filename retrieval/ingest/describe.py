@@ -191,11 +191,28 @@ def _weights(counts: Counter[str], places: Gazetteer) -> dict[str, float]:
     idf, median = _idf()
     tags = dictionary_tags()
     total = sum(counts.values()) or 1
+    inside = _only_inside_longer(counts)
     return {
         w: n / total * idf.get(w, median)
         for w, n in counts.items()
-        if len(w) > 1 and tags.get(w) in SUBJECT_TAGS and w not in places.forms and not REGIONAL.match(w)
+        if len(w) > 1
+        and tags.get(w) in SUBJECT_TAGS
+        and w not in inside
+        and w not in places.forms
+        and not REGIONAL.match(w)
     }
+
+
+def _only_inside_longer(counts: Counter[str]) -> set[str]:
+    """Words search mode lists only as pieces of a longer word (区政 of 区政府): as often as that word."""
+    pieces = set()
+    for word, n in counts.items():
+        for size in range(2, len(word)):
+            for start in range(len(word) - size + 1):
+                piece = word[start : start + size]
+                if piece in counts and counts[piece] <= n:
+                    pieces.add(piece)
+    return pieces
 
 
 def _subjects(
