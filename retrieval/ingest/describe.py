@@ -180,7 +180,7 @@ def _organisation(speech: Speech, counts: Counter[str], cutter: Segmenter) -> st
 @cache
 def _idf() -> tuple[dict[str, float], float]:
     """jieba's IDF table (from a general corpus) and its median, for words it lacks."""
-    import jieba.analyse
+    import jieba.analyse  # type: ignore[import-untyped]
 
     table = jieba.analyse.default_tfidf
     return table.idf_freq, table.median_idf

