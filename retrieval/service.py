@@ -29,6 +29,7 @@ import numpy as np
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
+from retrieval.ranking.places import corpus_places
 from retrieval.ranking.ranker import MODEL_PATH, RankerModel
 from retrieval.ranking.retriever import Retriever, load_model
 from retrieval.results import Answer
@@ -196,6 +197,7 @@ class SearchService:
 
     async def _serve(self, index: Index) -> None:
         """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
+        await asyncio.to_thread(corpus_places, index)  # places read once per index, not in a first answer
         if self.embedder is None:
             self._retriever = Retriever(index, None, self._model, None)
             return

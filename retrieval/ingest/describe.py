@@ -230,10 +230,16 @@ def _subjects(
     def lead(word: str) -> float:
         return weights[word] - (statistics.fmean(o.get(word, 0.0) for o in others) if others else 0.0)
 
+    def whole(word: str) -> str:
+        """The word as a whole: 畜牧业 for 畜牧 where the speech weighs the longer word nearly as much."""
+        longer = [w for w in weights if len(w) > len(word) and word in w and weights[w] >= weights[word] / 2]
+        return max(longer, key=lambda w: (weights[w], w)) if longer else word
+
     chosen: list[str] = []
-    for word in sorted(weights, key=lambda w: (-lead(w), w)):
-        if lead(word) <= 0 or len(chosen) == SUBJECTS:
+    for piece in sorted(weights, key=lambda w: (-lead(w), w)):
+        if lead(piece) <= 0 or len(chosen) == SUBJECTS:
             break
+        word = whole(piece)
         if word in said or any(word in c or c in word for c in chosen):
             continue
         chosen.append(word)
