@@ -55,7 +55,9 @@ SUBJECTS = 2
 SUBJECT_TAGS = frozenset({"n", "nz", "vn"})  # nouns, as jieba.analyse's allowPOS default for titles
 REGIONAL = re.compile(r"^[全我本各该][省市县区国]")  # 全省, 我市: where every speech speaks, not what about
 ORGANISATION_ENDS = ("集团公司", "公司", "集团")
+ORGANISATION_TOKENS = 3  # words before 集团/公司 that may make up the name
 ORGANISATION_REPEATS = 2
+PROPER_TAGS = frozenset({"nr", "ns", "nt", "nz"})  # jieba's names of people, places, organisations, others
 
 
 def describe_file(speeches: Sequence[Speech], chunks: Sequence[Chunk], words: Sequence[Sequence[str]]) -> list[Speech]:
@@ -112,7 +114,7 @@ def _facts(
     ]
     spoken_for = list(dict.fromkeys(spoken_for))
     mentions = [k for k, _ in named.most_common() if k not in spoken_for]
-    organisation = _organisation(speech, counts, cutter)
+    organisation = _organisation(speech, searchable, cutter)
     subjects = _subjects(speech, weights, others, meeting, [*spoken_for, organisation], places)
     place = _written_form(spoken_for[0], counts, places) if spoken_for else ""
     parts = [_as_written(text, searchable, p) for p in (meeting, place, organisation, *subjects)]
@@ -162,19 +164,30 @@ def _written_form(key: str, counts: Counter[str], places: Gazetteer) -> str:
     return max(forms, key=lambda f: (len(f) > len(key), counts[f], len(f))) if forms else places.places[key].name
 
 
-def _organisation(speech: Speech, counts: Counter[str], cutter: Segmenter) -> str:
-    """A company or group named in the opening lines and again in the text, whose name before 公司/集团 is a
-    proper name (not 有限公司, 集团公司)."""
+def _organisation(speech: Speech, searchable: str, cutter: Segmenter) -> str:
+    """A company or group named in the title or opening lines (the words before its 集团/公司 that name it:
+    华光电子集团) and named again in the text; not a bare 集团公司 or 有限公司."""
     tags = dictionary_tags()
     for line in (speech.source_title or speech.title, *speech.lines[:OPENING_LINES]):
-        for word in cutter.cut(fold(line)):
-            end = next((e for e in ORGANISATION_ENDS if word.endswith(e)), "")
-            name = word[: -len(end)] if end else ""
-            proper = len(name) >= 2 and not name.endswith(ORGANISATION_ENDS) and tags.get(name, "nz")[:2] in {
-                "nr", "ns", "nt", "nz"}  # fmt: skip
-            if proper and counts[word] >= ORGANISATION_REPEATS:
-                return word
+        tokens = cutter.cut(fold(line))
+        for end, token in enumerate(tokens):
+            if not token.endswith(ORGANISATION_ENDS):
+                continue
+            start = end
+            while start > 0 and end - start < ORGANISATION_TOKENS and _names_part(tokens[start - 1], tags):
+                start -= 1
+            words = tokens[start:end]
+            proper = any(tags.get(w, "nz")[:2] in PROPER_TAGS for w in words)
+            name = "".join(tokens[start : end + 1])
+            if proper and searchable.count(name) >= ORGANISATION_REPEATS:
+                return name
     return ""
+
+
+def _names_part(token: str, tags: Mapping[str, str]) -> bool:
+    """A token that can be part of an organisation's name: a noun or a word jieba does not know."""
+    tag = tags.get(token)
+    return len(token) > 1 and (tag is None or tag[0] == "n")
 
 
 @cache
