@@ -44,6 +44,8 @@ MEETING = re.compile(
     r"(?P<name>[^，,。；;：:、!！“”()（）\s]{2,30}?(?:会议|大会|会(?!议)))"
 )
 OPENING_LINES = 4
+OPENING_CHARS = 200
+SCRIPT_SAMPLE = 2000  # characters read to tell a Traditional speech from a Simplified one
 # An opening's place counts when the speech names it at least this often.
 OPENING_REPEATS = 2
 # 我市, 全县, 本区: where the speaker speaks from; the kind named most often is the speaker's own.
@@ -105,7 +107,7 @@ def _facts(
     named = _times_named(counts, places)
     meeting = _meeting(speech)
     own = _self_place(searchable, named, counts, places)
-    opening = [k for line in speech.lines[:OPENING_LINES] for k in _places_in(fold(line), cutter, places)]
+    opening = [k for line in _opening(speech) for k in _places_in(fold(line), cutter, places)]
     spoken_for = [
         *_places_in(fold(speech.source_title or speech.title), cutter, places),
         *_places_in(meeting, cutter, places),
@@ -118,8 +120,13 @@ def _facts(
     subjects = _subjects(speech, weights, others, meeting, [*spoken_for, organisation], places)
     place = _written_form(spoken_for[0], counts, places) if spoken_for else ""
     parts = [_as_written(text, searchable, p) for p in (meeting, place, organisation, *subjects)]
-    title = _title(parts[0], parts[1] or parts[2], parts[3:], _is_traditional(text))
+    title = _title(parts[0], parts[1] or parts[2], parts[3:], _is_traditional(text, searchable))
     return SpeechFacts(tuple(spoken_for), tuple(mentions), parts[2], parts[0], title)
+
+
+def _opening(speech: Speech) -> list[str]:
+    """Its first lines, each up to OPENING_CHARS: who speaks, where, at what, is said at the start."""
+    return [line[:OPENING_CHARS] for line in speech.lines[:OPENING_LINES]]
 
 
 def _places_in(folded: str, cutter: Segmenter, places: Gazetteer) -> list[str]:
@@ -168,7 +175,7 @@ def _organisation(speech: Speech, searchable: str, cutter: Segmenter) -> str:
     """A company or group named in the title or opening lines (the words before its 集团/公司 that name it:
     华光电子集团) and named again in the text; not a bare 集团公司 or 有限公司."""
     tags = dictionary_tags()
-    for line in (speech.source_title or speech.title, *speech.lines[:OPENING_LINES]):
+    for line in (speech.source_title or speech.title, *_opening(speech)):
         tokens = cutter.cut(fold(line))
         for end, token in enumerate(tokens):
             if not token.endswith(ORGANISATION_ENDS):
@@ -274,16 +281,17 @@ def _as_written(text: str, searchable: str, folded: str) -> str:
     return text[at : at + len(folded)] if at >= 0 else folded
 
 
-_T2S = opencc.OpenCC("t2s")
 _S2T = opencc.OpenCC("s2t")
 
 
-def _is_traditional(text: str) -> bool:
-    """More characters of the text that only Traditional writes than characters only Simplified writes."""
-    sample = text[:3000]
-    traditional = sum(1 for a, b in zip(sample, _T2S.convert(sample), strict=False) if a != b)
-    simplified = sum(1 for a, b in zip(sample, _S2T.convert(sample), strict=False) if a != b)
-    return traditional > simplified
+def _is_traditional(text: str, searchable: str) -> bool:
+    """More than one in a hundred of its first Chinese characters fold to another (Simplified) character."""
+    chinese = changed = 0
+    for a, b in zip(text[:SCRIPT_SAMPLE], searchable[:SCRIPT_SAMPLE], strict=True):
+        if "\u4e00" <= a <= "\u9fff":
+            chinese += 1
+            changed += a != b
+    return changed * 100 > chinese
 
 
 def _title(meeting: str, place: str, subjects: Sequence[str], traditional: bool) -> str:

@@ -74,9 +74,9 @@ class Gazetteer:
         return Gazetteer(self.places, {**extra, **self.forms})
 
     def in_tokens(self, tokens: Sequence[str]) -> list[Found]:
-        """Places named by whole tokens of a cut (or up to three in a row: 洪泽 县), or at the start of a token
-        whose rest is a word of its own (广州市|政府 in 广州市政府), longest first, with offsets into the
-        tokens' text joined."""
+        """Places named by whole tokens of a cut of folded text (or up to three in a row: 洪泽 县), or at the start
+        of a token whose rest is a word of its own (广州市|政府 in 广州市政府), longest first, with offsets into
+        the tokens' text joined."""
         found: list[Found] = []
         starts = [0]
         for t in tokens:
@@ -84,13 +84,13 @@ class Gazetteer:
         i = 0
         while i < len(tokens):
             for n in range(min(MAX_TOKENS, len(tokens) - i), 0, -1):
-                key = self.forms.get(fold("".join(tokens[i : i + n])))
+                key = self.forms.get("".join(tokens[i : i + n]))
                 if key is not None:
                     found.append(Found(key, starts[i], starts[i + n]))
                     i += n
                     break
             else:
-                head = self._head(fold(tokens[i]))
+                head = self._head(tokens[i])
                 if head:
                     found.append(Found(self.forms[head], starts[i], starts[i] + len(head)))
                 i += 1
