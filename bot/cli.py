@@ -220,7 +220,7 @@ async def _wait_for_vectors(service: SearchService) -> None:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
-    from bot.view.render import answer_html, no_answer_html
+    from bot.view.render import answer_html, no_answer_html, places_note
     from bot.view.script import writer_for
     from bot.view.shown import shown_hits
 
@@ -234,10 +234,11 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         writer = writer_for(question, None)
         hits, notes = shown_hits(service.index, found.hits)
         unsure = found.confidence is Confidence.LOW
+        shown_note = "\n".join(filter(None, [note, places_note(found.uncovered_places)]))
         html = (
-            answer_html(question, hits, note=note, unsure=unsure, writer=writer, notes=notes)
+            answer_html(question, hits, note=shown_note, unsure=unsure, writer=writer, notes=notes)
             if hits
-            else no_answer_html(question, note, writer)
+            else no_answer_html(question, note, writer, found.uncovered_places, found.elsewhere)
         )
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0

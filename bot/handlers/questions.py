@@ -17,7 +17,7 @@ from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.view.keyboards import answer_keyboard, examples_keyboard
-from bot.view.render import answer_html, no_answer_html
+from bot.view.render import answer_html, no_answer_html, places_note
 from bot.view.shown import shown_hits
 from retrieval.results import Confidence
 
@@ -134,8 +134,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     key = question_key(question)
     if hits:
         page, notes = shown_hits(bot_services.search.index, hits[:per_page])
-        if found.uncovered_places:  # a place asked beside one the speeches cover: say which is not
-            note = "\n".join(filter(None, [note, f"这些讲话没有谈到{'、'.join(found.uncovered_places)}。"]))
+        note = "\n".join(filter(None, [note, places_note(found.uncovered_places)]))
         await message.reply_text(
             answer_html(
                 question, page, note=note, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes

@@ -141,6 +141,11 @@ def answer_html(
     return "\n\n".join(parts)
 
 
+def places_note(places: Sequence[str]) -> str:
+    """The line over an answer to a question naming a place the speeches do not cover beside one they do."""
+    return f"这些讲话没有谈到{'、'.join(places)}。" if places else ""
+
+
 def no_answer_html(
     question: str,
     note: str = "",
