@@ -97,11 +97,13 @@ class Gazetteer:
         return found
 
     def _head(self, token: str) -> str:
-        """The longest form that begins the token, when what follows it is a dictionary word (not 中山|装)."""
+        """The longest full name (with its 市, 县, 省…) that begins the token, when what follows it is a dictionary
+        word: 广州市|政府, not 太平|盛世 or 中山|装."""
         tags = dictionary_tags()
-        for end in range(min(len(token) - 2, self.longest), 1, -1):
-            if token[:end] in self.forms and token[end:] in tags:
-                return token[:end]
+        for end in range(min(len(token) - 2, self.longest), 2, -1):
+            head = token[:end]
+            if head in self.forms and SUFFIX.search(head) and token[end:] in tags:
+                return head
         return ""
 
     def in_words(self, words: Iterable[str]) -> Counter[str]:
@@ -201,14 +203,9 @@ def gazetteer() -> Gazetteer:
             if _short_form_reads_as_place(stem, level, tags):
                 forms.setdefault(stem, key)
     for word, tag in tags.items():  # 台北市, 高雄市: places jieba knows that the table does not hold
-        # not 文明城市, 各县市: a name ending in a word of another kind
-        if (
-            tag == "ns"
-            and len(word) >= 3
-            and word[-1] in "市县"
-            and tags.get(word[-2:], "ns") == "ns"
-            and fold(word) not in forms
-        ):
+        # not 文明城市, 各县市: a name whose last two characters make a word counts only when the rest is a place
+        ending = word[-2:] not in tags or tags.get(word[:-1]) == "ns"
+        if tag == "ns" and len(word) >= 3 and word[-1] in "市县" and ending and fold(word) not in forms:
             name = fold(word)
             stem = name[:-1]
             if stem in places and places[stem].level != OTHER:
