@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.ingest.chunking import Chunk, sentence_spans
-from retrieval.semantic.embeddings import text_key
+from retrieval.keys import text_key
 
 
 @dataclass(frozen=True)
