@@ -73,8 +73,9 @@ def test_search_answers_one_json_line_per_stdin_query_in_order(env: dict[str, st
     assert 1 <= len(first) <= 3 and set(first[0]) == FIELDS
     assert "50万" in first[0]["best_sentence"] and first[0]["speech_id"] == "000-1"
     assert answers[1]["results"] == [] and answers[2]["results"] == []
-    # 004's two speeches share a numbered title, so each is titled from its own text
-    assert answers[6]["results"][0]["speech_title"].startswith("金華市：全市質量強市工作推進會讲话")
+    # 004's two speeches share a numbered title, so each is titled from its own text, all of it in the speech's
+    # own script (講話, not 讲话)
+    assert answers[6]["results"][0]["speech_title"].startswith("金華市：全市質量強市工作推進會講話")
 
 
 def test_speeches_lists_id_title_file_and_paragraphs(env: dict[str, str]) -> None:
