@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
+from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
+from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.places import corpus_places
 from retrieval.ranking.ranker import MODEL_PATH, RankerModel
 from retrieval.ranking.retriever import Retriever, load_model
@@ -126,6 +128,13 @@ class SearchService:
     async def search(self, question: str, top_k: int = 10) -> Answer:
         retriever = self.retriever
         return await asyncio.to_thread(retriever.answer, question, top_k)
+
+    async def passage_marks(
+        self, index: Index, chunk: Chunk, question: str
+    ) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+        """What to mark in a passage opened from a reply (its answering sentence, its rare matched words),
+        worked out off the event loop: cutting the question takes jieba a while."""
+        return await asyncio.to_thread(passage_marks, index, chunk, question)
 
     async def wait_for_vectors(self) -> None:
         """Until the embedding job has caught up with the current corpus (tests, `speechbot embed`)."""
