@@ -197,9 +197,11 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
         index.hit(rank, i, score, candidates.query, idfs, sentence_by_meaning=sentence_of.get(i, -1))
         for rank, (i, score) in enumerate(order[:top_k], start=1)
     ]
-    if confidence is Confidence.NONE:  # refused for the place: the closest passages, as other places' doings,
-        # when the gate would answer the question were it not for its place
+    if confidence is Confidence.NONE:
+        # Refused for its place when the gate would answer it were it not for the place: say so, with the
+        # closest passages as other places' doings; off-topic anyway (台北的天气), it is refused as any other.
         signals = {**question_signals(candidates), "place_covered": math.nan, "place_uncovered": math.nan}
-        related = model.gate.confidence(model.gate.probability(signals)) is not Confidence.NONE
-        return Answer([], confidence, probability, uncovered, hits[:ELSEWHERE_HITS] if related else [])
+        if model.gate.confidence(model.gate.probability(signals)) is Confidence.NONE:
+            return Answer([], confidence, probability)
+        return Answer([], confidence, probability, uncovered, hits[:ELSEWHERE_HITS])
     return Answer(hits, confidence, probability, uncovered)

@@ -28,3 +28,15 @@ async def test_a_question_naming_a_covered_county_is_answered_from_that_county(b
     first = reply["text"].split("\n\n2. ")[0]
     assert "1. 攸县：质量兴县会议讲话" in first
     assert "没有找到直接回答" not in reply["text"]  # answered, not offered as the closest
+
+
+async def test_a_question_off_the_corpus_that_names_a_place_is_refused_as_any_other(bot: Harness) -> None:
+    server, chat = bot.server, bot.server.private_chat(USER_ID)
+    reply = await server.ask(chat, chat, "台北今天會下雨嗎")
+    assert "“台北今天會下雨嗎”" in reply["text"] and "別處講話" not in reply["text"]
+
+
+async def test_a_question_about_taiwans_award_is_not_answered_with_a_district_of_the_mainlands(bot: Harness) -> None:
+    server, chat = bot.server, bot.server.private_chat(USER_ID)
+    reply = await server.ask(chat, chat, "台灣的區長質量獎獎金是多少")
+    assert reply["text"].startswith("這些講話沒有談到台灣") and not buttons(reply)
