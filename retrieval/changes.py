@@ -23,12 +23,11 @@ import asyncio
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.ingest import folder
 from retrieval.ingest.corpus import TagError, file_tags
-from retrieval.ingest.describe import describe
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import FieldArrays
 from retrieval.lexical.build import (
@@ -283,9 +282,7 @@ class CorpusChanges:
             if analysis.codes is None:
                 raise ReindexError(analysis.problem or f"{name}: not read")
             terms.look_up(terms.add([(name, analysis.codes)]))
-            # Titles told apart within the file; a full reindex tells them apart across the corpus.
-            speeches = [replace(s, lines=()) for s in describe(analysis.speeches)]
-            files[name] = FilePassages(name, speeches, analysis.chunks, analysis.codes.content_keys)
+            files[name] = FilePassages(name, analysis.speeches, analysis.chunks, analysis.codes.content_keys)
             new_files.append(files[name])
         terms.sort()
         ordered = [files[name] for name in sorted(files)]

@@ -54,6 +54,7 @@ class Hit:
     also_in: list[SpeechRef] = field(default_factory=list)
     best_span: tuple[int, int] = (0, 0)  # the best sentence's place in text
     term_spans: list[tuple[int, int]] = field(default_factory=list)  # the rare matched words in text, for bold
+    speech_places: tuple[str, ...] = ()  # the places its speech speaks for (短名: 金华, 洪泽), strongest first
     source_title: str = ""  # the source's own title when speech_title was derived from the text
     reader_text: str = ""  # text as the reader is shown it (same length as text, so every span holds)
     note: TextNote = TextNote.NONE  # why reader_text differs from text
@@ -78,3 +79,9 @@ class Answer:
     hits: list[Hit]
     confidence: Confidence
     probability: float = 0.0
+    # Places the question names that no speech speaks for and the first passage does not name, as the
+    # question writes them: the reply says the speeches do not cover them ("这些讲话没有谈到广州").
+    uncovered_places: tuple[str, ...] = ()
+    # When the question is refused for such a place: the closest passages, which are about other places
+    # (each Hit's speech_places says which), for a reply to offer as what elsewhere did, labelled so.
+    elsewhere: list[Hit] = field(default_factory=list)

@@ -36,6 +36,7 @@ from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
 from retrieval.ranking.marks import passage_marks
+from retrieval.ranking.places import corpus_places
 from retrieval.ranking.ranker import MODEL_PATH, RankerModel
 from retrieval.ranking.retriever import Retriever, load_model
 from retrieval.results import Answer
@@ -301,6 +302,7 @@ class SearchService:
     async def _serve(self, index: Index, generation: int) -> None:
         """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
         self._generation = generation
+        await asyncio.to_thread(corpus_places, index)  # places read once per index, not in a first answer
         if self.embedder is None:
             self._retriever = Retriever(index, None, self._model, None)
             return

@@ -17,7 +17,7 @@ from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.view.keyboards import answer_keyboard, examples_keyboard
-from bot.view.render import answer_html, no_answer_html
+from bot.view.render import answer_html, no_answer_html, places_note
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to
@@ -144,6 +144,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     quote = message.chat.type != ChatType.PRIVATE
     if hits:
         page = hits[:per_page]
+        note = "\n".join(filter(None, [note, places_note(found.uncovered_places)]))
         await message.reply_text(
             answer_html(question, page, note=note, confidence=found.confidence, writer=writer),
             reply_markup=answer_keyboard(
@@ -152,7 +153,9 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
             do_quote=quote,
         )
     else:
-        await message.reply_text(no_answer_html(question, note, writer), do_quote=quote)
+        await message.reply_text(
+            no_answer_html(question, note, writer, found.uncovered_places, found.elsewhere), do_quote=quote
+        )
     # Awaited (after the reply went out), so a stop waits for it: the log row and the question behind the
     # buttons are never lost to a shutdown.
     await bot_services.records.log_question(

@@ -148,8 +148,25 @@ def answer_html(
     return _fit(html)
 
 
-def no_answer_html(question: str, note: str = "", writer: Writer = SIMPLIFIED) -> str:
-    """The corpus does not speak about this: say so (the question as typed), and say what it does speak about."""
+def places_note(places: Sequence[str]) -> str:
+    """The note over an answer to a question naming a place the speeches do not cover beside one they do (plain
+    text: answer_html writes notes in the reader's script)."""
+    return f"这些讲话没有谈到{'、'.join(places)}。" if places else ""
+
+
+def no_answer_html(
+    question: str,
+    note: str = "",
+    writer: Writer = SIMPLIFIED,
+    places: Sequence[str] = (),
+    elsewhere: Sequence[Hit] = (),
+) -> str:
+    """The corpus does not speak about this: say so (the question as typed), and say what it does speak about.
+
+    With `places` (those asked that no speech speaks for, as typed) it says that plainly, and offers the
+    closest passages as what other places did, each labelled with the place its speech speaks for."""
+    if places:
+        return _uncovered_html(places, elsewhere, note, writer)
     before, after = (
         writer.html("这些讲话没有谈到“"),
         writer.html(
@@ -159,6 +176,22 @@ def no_answer_html(question: str, note: str = "", writer: Writer = SIMPLIFIED) -
     )
     lead = writer.html(f"<i>{escape(note, quote=False)}</i>\n") if note else ""
     return f"{lead}{before}{escape(_shorten(question, 60), quote=False)}{after}"
+
+
+def _uncovered_html(places: Sequence[str], elsewhere: Sequence[Hit], note: str, writer: Writer) -> str:
+    asked = escape("、".join(places), quote=False)
+    lines = [
+        writer.html("这些讲话没有谈到") + asked + writer.html("的情况，不能回答关于") + asked + writer.html("的问题。")
+    ]
+    if elsewhere:
+        lines.append("<i>" + writer.html("别处讲话里相近的内容（说的不是") + asked + writer.html("）：") + "</i>")
+    for hit in elsewhere:
+        where = escape("、".join(hit.speech_places) or "未写明地方", quote=False)
+        source = f"{escape(hit.speech_title, quote=False)} · 第{hit.position}段"
+        sentence = escape(_shorten(hit.best_sentence, 120), quote=False)
+        lines.append(writer.html(f"• <b>{where}</b>（{source}）：{sentence}"))
+    lead = writer.html(f"<i>{escape(note, quote=False)}</i>\n") if note else ""
+    return lead + "\n".join(lines)
 
 
 CITE_HEADING = "📋 <b>引用</b>（点按下框即可复制）"

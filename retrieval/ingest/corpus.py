@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.ingest.chunking import Chunk, chunk_speech
-from retrieval.ingest.describe import describe
 from retrieval.ingest.gate import RefusedChange, checked_name, read_source, speeches_of_document, speeches_of_text
 from retrieval.ingest.sources import MAX_SOURCE_BYTES, SUPPORTED_SUFFIXES
 from retrieval.ingest.speeches import Speech
@@ -108,7 +107,8 @@ def load_file(path: Path, tag: str, name: str | None = None) -> tuple[list[Speec
 
 
 def load_corpus(data_dir: Path, known_tags: Mapping[str, str] | None = None) -> Corpus:
-    """Read every corpus file in data_dir; a bad file is reported by name and skipped."""
+    """Read every corpus file in data_dir; a bad file is reported by name and skipped. Speeches keep their
+    source titles here: what each is about is worked out with its words (retrieval/lexical/build.py)."""
     corpus = Corpus()
     files = corpus_files(data_dir)
     corpus.tags = file_tags([p.name for p in files], known_tags)
@@ -118,5 +118,4 @@ def load_corpus(data_dir: Path, known_tags: Mapping[str, str] | None = None) -> 
             corpus.problems.append(problem)
         corpus.speeches.extend(speeches)
         corpus.chunks.extend(chunks)
-    corpus.speeches = describe(corpus.speeches)  # titles that tell a collection's speeches apart
     return corpus

@@ -23,6 +23,19 @@ CHINESE_NUMERALS = "一二三四五六七八九十"
 
 
 @dataclass(frozen=True)
+class SpeechFacts:
+    """What a speech is about, found in its own text by retrieval/ingest/describe.py: the places it speaks
+    for (keys of retrieval/ingest/places.py, strongest first), those it only mentions, its organisation,
+    the meeting its opening names, and a title made of these (in the speech's own script)."""
+
+    places: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    organisation: str = ""
+    meeting: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Speech:
     id: str
     title: str
@@ -31,6 +44,7 @@ class Speech:
     spun: bool = False  # its document went through a synonym spinner (see respelling.py)
     source_title: str = ""  # the source's own title when `title` was derived from the text (see describe.py)
     repaired: frozenset[str] = frozenset()  # spots of its text repaired from encoding damage (build time only)
+    about: SpeechFacts = SpeechFacts()
 
 
 def is_section_start(line: str, earlier_lines: set[str] | None = None) -> bool:

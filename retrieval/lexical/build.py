@@ -38,7 +38,7 @@ import numpy as np
 
 from retrieval.ingest.chunking import Chunk
 from retrieval.ingest.corpus import Corpus, corpus_files, file_tags, load_file
-from retrieval.ingest.describe import describe
+from retrieval.ingest.describe import describe_file
 from retrieval.ingest.speeches import Speech
 from retrieval.keys import text_key
 from retrieval.lexical.bm25 import BM25Field, FieldArrays, TermCounts, char_codes, counted, weigh, word_code
@@ -142,14 +142,19 @@ class _WordCodes(dict[str, int]):
 _word_codes = _WordCodes()
 
 
-def analyze_chunks(chunks: Sequence[Chunk], recorder: GraphRecorder | None = None) -> FileCodes:
-    """Cut, count and fingerprint passages (one jieba pass each, which also notes their word graphs)."""
+def analyze_chunks(
+    chunks: Sequence[Chunk], recorder: GraphRecorder | None = None, words_out: list[list[str]] | None = None
+) -> FileCodes:
+    """Cut, count and fingerprint passages (one jieba pass each, which also notes their word graphs); with
+    `words_out`, each passage's word terms are added to it (what describe.py reads a speech's facts from)."""
     recorder = recorder or graph_recorder()
     recorder.words.clear()
     word_codes, word_tf, word_sizes = [], [], []
     char_texts = []
     for chunk in chunks:
         terms = passage_terms(chunk, recorder)
+        if words_out is not None:
+            words_out.append(terms.words)
         words = Counter(terms.words)
         word_codes.append(np.fromiter(map(_word_codes.__getitem__, words), dtype=np.uint64, count=len(words)))
         word_tf.append(np.fromiter(words.values(), dtype=np.uint16, count=len(words)))
@@ -205,11 +210,14 @@ class FileJob(NamedTuple):
 
 
 def analyze_file(job: FileJob) -> FileAnalysis:
-    """Read, split, chunk and analyse one file (in a worker process for a full build)."""
+    """Read, split, chunk and analyse one file, and say what each of its speeches is about (in a worker
+    process for a full build). The speeches come back without their lines: their passages hold the text."""
     speeches, chunks, problem = load_file(job.path, job.tag, job.name)
     if problem:
         return FileAnalysis(job.name, [], [], problem, None)
-    codes = analyze_chunks(chunks)
+    words: list[list[str]] = []
+    codes = analyze_chunks(chunks, words_out=words)
+    speeches = [replace(s, lines=()) for s in describe_file(speeches, chunks, words)]
     return FileAnalysis(job.name, speeches, chunks, None, codes)
 
 
@@ -507,18 +515,32 @@ def build_corpus(
             progress(done, len(files))
     terms.add(batch)
     terms.look_up(terms.graph_files)
-    titled = {s.id: replace(s, lines=()) for s in describe(corpus.speeches)}  # titles need every speech's text
-    corpus.speeches = list(titled.values())
-    passages = [replace(f, speeches=[titled[s.id] for s in f.speeches]) for f in passages]
     return BuiltCorpus(corpus, terms, passages, keys)
 
 
 def build_index(speeches: Sequence[Speech], chunks: Sequence[Chunk], progress: Progress | None = None) -> Index:
-    """The Index of passages given in memory (in this order), analysed in this process."""
+    """The Index of passages given in memory (in this order), analysed in this process, with what each
+    speech is about worked out file by file as a build does."""
     terms = CorpusTerms()
-    codes = analyze_chunks(chunks)
+    words: list[list[str]] = []
+    codes = analyze_chunks(chunks, words_out=words)
+    speeches = _described(speeches, chunks, words)
     terms.add([("", codes)])
     terms.look_up(terms.graph_files)
     if progress:
         progress(1, 1)
     return terms.index(speeches, chunks, codes.content_keys)
+
+
+def _described(speeches: Sequence[Speech], chunks: Sequence[Chunk], words: list[list[str]]) -> list[Speech]:
+    """describe_file over each source file's speeches and passages."""
+    by_file: dict[str, tuple[list[Speech], list[Chunk], list[list[str]]]] = {}
+    for speech in speeches:
+        by_file.setdefault(speech.source_file, ([], [], []))[0].append(speech)
+    file_of = {s.id: s.source_file for s in speeches}
+    for chunk, passage_words in zip(chunks, words, strict=True):
+        group = by_file[file_of[chunk.speech_id]]
+        group[1].append(chunk)
+        group[2].append(passage_words)
+    described = {s.id: s for group in by_file.values() for s in describe_file(*group)}
+    return [described[s.id] for s in speeches]

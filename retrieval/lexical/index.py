@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import connected_components
 
 from retrieval.excerpts import answer_span, bold_spans, excerpt_span, rare_words
 from retrieval.ingest.chunking import Chunk, is_heading, paragraph_at, sentence_spans
+from retrieval.ingest.describe import titled
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.lexical.segmenter import Lexicon, Segmenter
@@ -86,6 +87,7 @@ class Index:
         lexicon: Lexicon,
         content_keys: Sequence[int],
     ) -> None:
+        speeches = titled(speeches)  # a change titles the corpus's speeches as a rebuild does
         self.speeches = {s.id: s for s in speeches}
         self.speech_order = [s.id for s in speeches]
         self.chunks = list(chunks)
@@ -222,6 +224,7 @@ class Index:
             also_in=self.copies_of(i),
             best_span=best,
             term_spans=bold,
+            speech_places=speech.about.places,
             source_title=speech.source_title,
             reader_text=shown,
             note=text_note(chunk),

@@ -81,6 +81,10 @@ class Segmenter:
     def cut_for_search(self, text: str) -> Iterator[str] | list[str]:
         return self._tokenizer.cut_for_search(text)
 
+    def cut(self, text: str) -> list[str]:
+        """Precise mode: each word once, no sub-words (for finding names, where 长治 in 长治久安 is none)."""
+        return list(self._tokenizer.cut(text))
+
 
 class GraphRecorder(Segmenter):
     """jieba-rs cutting that also notes every word of each text's word graph (for the lexicon).
@@ -142,6 +146,11 @@ def _fast_tokenizer() -> rjieba.Jieba:
     return tokenizer
 
 
+def fast_segmenter() -> Segmenter:
+    """jieba-rs over the full dictionary (build time, in the worker processes)."""
+    return Segmenter(_fast_tokenizer())
+
+
 def graph_recorder() -> GraphRecorder:
     """A fresh jieba-rs cutter over the full dictionary and the domain words, noting word graphs."""
     return GraphRecorder(_fast_tokenizer())
@@ -165,6 +174,16 @@ def _dictionary() -> tuple[dict[str, int], int]:
         freqs[word] = freq
         total += freq
     return freqs, total
+
+
+@cache
+def dictionary_tags() -> dict[str, str]:
+    """jieba's part-of-speech tag of each word of its dictionary (ns: a place, nr: a person, n: a noun…)."""
+    with jieba.get_dict_file() as f:
+        fields = f.read().decode("utf-8").split()  # word, frequency, tag: three to a line, in C
+    if len(fields) % 3:
+        raise ValueError("jieba's dictionary has a line without a tag")
+    return dict(zip(fields[0::3], fields[2::3], strict=True))
 
 
 def dictionary_words(words: set[str]) -> set[str]:

@@ -25,7 +25,7 @@ from sklearn.model_selection import GroupKFold
 from retrieval.lexical.index import Index
 from retrieval.offline.evaluation import Question, answers, score
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates, candidates
-from retrieval.ranking.ranker import Gate, RankerModel, question_signals
+from retrieval.ranking.ranker import Gate, RankerModel, place_confidence, question_signals
 from retrieval.ranking.retriever import embedded_question
 from retrieval.results import Confidence
 from retrieval.semantic.embeddings import Embedder
@@ -170,12 +170,14 @@ class Outcome:
 
 
 def replies(index: Index, item: Example, scores: np.ndarray, gate: Gate | None, top_k: int = 10) -> Outcome:
+    """As the retriever answers (ranker.answer): the gate, then the places rule."""
     confidence = Confidence.HIGH
     if gate is not None:
         confidence = gate.confidence(gate.probability(question_signals(item.candidates)))
+    order = index.reply_order(item.candidates.chunks, scores)[:top_k]
+    confidence, _ = place_confidence(index, item.candidates, [i for i, _ in order], confidence)
     if confidence is Confidence.NONE:
         return Outcome([], confidence)
-    order = index.reply_order(item.candidates.chunks, scores)[:top_k]
     return Outcome([index.chunks[i].text for i, _ in order], confidence)
 
 
@@ -186,20 +188,39 @@ def cross_validate(
     seeds: Sequence[int] = (1, 2, 3),
     refuse_at_most: float = REFUSE_AT_MOST,
     negatives: Sequence[Example] = (),
+    elsewhere: Sequence[Example] = (),
 ) -> list[list[Outcome]]:
     """Out-of-fold replies to every question, one list per seed. `negatives` (off-topic questions written
-    for training, not from the evaluated set) join every training split and are never scored."""
+    for training, not from the evaluated set) join every training split and are never scored. `elsewhere`
+    (questions about places no speech speaks for, written for training) are split into folds of their own,
+    each scored by a gate that learnt from the others; their replies follow the items' in each run."""
     runs = []
     for seed in seeds:
-        outcomes: list[Outcome | None] = [None] * len(items)
-        for train, test in _splits(items, folds, seed):
+        outcomes: list[Outcome | None] = [None] * (len(items) + len(elsewhere))
+        aside = np.random.default_rng(seed).permutation(len(elsewhere)) % folds
+        for k, (train, test) in enumerate(_splits(items, folds, seed)):
             train_items = [items[i] for i in train]
             booster = fit_booster(train_items, seed)
-            gate = fit_gate([*train_items, *negatives], refuse_at_most)
+            learnt = [e for e, f in zip(elsewhere, aside, strict=True) if f != k]
+            gate = fit_gate([*train_items, *negatives, *learnt], refuse_at_most)
             for i in test:
                 outcomes[i] = replies(index, items[i], raw_scores(booster, items[i]), gate)
+            for i in np.flatnonzero(aside == k).tolist():
+                outcomes[len(items) + i] = replies(index, elsewhere[i], raw_scores(booster, elsewhere[i]), gate)
         runs.append([o for o in outcomes if o is not None])
     return runs
+
+
+def summarize_elsewhere(runs: Sequence[Sequence[Outcome]], start: int) -> dict[str, float]:
+    """How the questions about places no speech speaks for were answered (runs[k][start:]): the mean share
+    answered with confidence high, low, and refused, over seeds."""
+    table: dict[str, float] = {}
+    for confidence in Confidence:
+        shares = [sum(1 for o in run[start:] if o.confidence is confidence) / max(1, len(run) - start) for run in runs]
+        table[confidence.value] = statistics.fmean(shares)
+        table[confidence.value + "_min"], table[confidence.value + "_max"] = min(shares), max(shares)
+    table["questions"] = len(runs[0]) - start if runs else 0
+    return table
 
 
 def summarize(items: Sequence[Example], runs: Sequence[Sequence[Outcome]]) -> dict[str, dict[str, float]]:
@@ -239,6 +260,14 @@ def format_summary(table: dict[str, dict[str, float]]) -> str:
     keys = ("recall@1", "recall@3", "recall@5", "mrr@10", "offtopic_rejected", "answerable_refused")
     lines = ["subset      n    " + "  ".join(f"{k:>19}" for k in keys) + "   unsure"]
     for name, row in table.items():
+        if name == "elsewhere":
+            shares = "  ".join(
+                f"{c}: {row[c]:.3f} ({row[c + '_min']:.3f}-{row[c + '_max']:.3f})" for c in ("high", "low", "none")
+            )
+            lines.append(
+                f"{name:<10} {int(row['questions']):>3}    questions about places no speech speaks for: {shares}"
+            )
+            continue
         cells = []
         for k in keys:
             if k in row:
@@ -273,16 +302,24 @@ def train(
     seeds: Sequence[int] = (1, 2, 3),
     negatives: Sequence[Question] = (),
     progress: Callable[[int, int], None] | None = None,
+    elsewhere: Sequence[Question] = (),
 ) -> tuple[RankerModel, dict[str, dict[str, float]]]:
-    """Cross-validate, then fit the model to ship on all questions; its figures are the out-of-fold ones."""
+    """Cross-validate, then fit the model to ship on all questions; its figures are the out-of-fold ones.
+    `elsewhere` questions are negatives for the gate too, and are scored out-of-fold (summarize_elsewhere)."""
     items = examples(index, vectors, embedder, questions, progress)
     extra = examples(index, vectors, embedder, negatives)
-    table = rounded(summarize(items, cross_validate(index, items, folds, seeds, negatives=extra)))
+    places = examples(index, vectors, embedder, elsewhere)
+    runs = cross_validate(index, items, folds, seeds, negatives=extra, elsewhere=places)
+    table = summarize(items, [run[: len(items)] for run in runs])
+    if places:
+        table["elsewhere"] = summarize_elsewhere(runs, len(items))
+    table = rounded(table)
     figures: dict[str, object] = {
         "folds": folds,
         "seeds": list(seeds),
         "questions": len(questions),
         "negatives": len(negatives),
+        "elsewhere": len(elsewhere),
         "cross_validated": table,
     }
-    return fit_model(items, embedder.model_id, seeds[0], figures, extra), table
+    return fit_model(items, embedder.model_id, seeds[0], figures, [*extra, *places]), table

@@ -17,6 +17,7 @@ import numpy as np
 
 from retrieval.lexical.index import MAX_QUERY_CHARS as _MAX_QUERY_CHARS
 from retrieval.lexical.index import Index, Query, analyze_query
+from retrieval.ranking.places import PLACE_FEATURES, AskedPlaces, corpus_places, place_candidates, place_columns
 from retrieval.semantic.vectors import CorpusVectors
 
 MAX_QUERY_CHARS = _MAX_QUERY_CHARS
@@ -53,11 +54,19 @@ FEATURES = (
     "query_chars",
     "known_mass",
     "best_sentence_cos",
+    *PLACE_FEATURES,
 )
 
 # The gate's inputs. The ranker's top score was tried too and made the gate worse (its features are all
 # relative to the question's best, so an off-topic question's best passage looks as good as any).
-QUESTION_FEATURES = ("known_mass", "best_idf_coverage", "unknown_idf_mass", "best_sentence_cos")
+QUESTION_FEATURES = (
+    "known_mass",
+    "best_idf_coverage",
+    "unknown_idf_mass",
+    "best_sentence_cos",
+    "place_covered",
+    "place_uncovered",
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class Candidates:
     known_mass: float
     unknown_idf_mass: float
     best_sentence_cos: float
+    places: AskedPlaces = AskedPlaces()
 
     def column(self, name: str) -> np.ndarray:
         return self.features[:, FEATURES.index(name)]
@@ -96,7 +106,9 @@ def candidates(
         sentence_cos = np.full(n, np.nan)
         sentence_choice = np.full(n, -1, dtype=np.int64)
 
-    pool: set[int] = set()
+    places = corpus_places(index)
+    asked = places.asked(text[:MAX_QUERY_CHARS], index)
+    pool = place_candidates(places, asked, fused, passage_cos)
     for name, scores in (
         ("fused", fused),
         ("words", field_scores["words"]),
@@ -136,6 +148,7 @@ def candidates(
     columns["copies"] = sizes[group[chunks]].astype(np.float64)
     columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
     best_sentence_cos = _best_known(sentence_cos, fused, group) if semantic else np.nan
+    columns.update(place_columns(places, asked, index, chunks))
     for name, value in (
         ("query_words", len(query.words)),
         ("query_chars", len(query.text)),
@@ -149,7 +162,7 @@ def candidates(
         if len(chunks)
         else np.zeros((0, len(FEATURES)), np.float32)
     )
-    return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos)
+    return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos, asked)
 
 
 def _best_known(sentence_cos: np.ndarray, fused: np.ndarray, group: np.ndarray) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 from retrieval.lexical.index import Index
 from retrieval.lexical.segmenter import LEXICON_DIR
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates
+from retrieval.ranking.places import corpus_places
 from retrieval.results import Answer, Confidence
 
 # The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
@@ -31,9 +33,17 @@ TRAINING_QUESTIONS = LEXICON_DIR.parent / "training" / "questions.jsonl"
 # Off-topic questions written for the gate (everyday and near-domain questions the corpus does not
 # answer, none taken from an evaluation set): they join every training split, and are never scored.
 TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
+# Questions about places no speech speaks for, in the corpus's topics (other cities and provinces, Taiwan, Hong
+# Kong, Macau), written for the gate: negatives in training, scored out-of-fold in `speechbot eval --cv`.
+TRAINING_ELSEWHERE = LEXICON_DIR.parent / "training" / "elsewhere.jsonl"
 
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
-FEATURE_VERSION = 2
+# Passages offered as what other places did, when a question is refused for its place.
+ELSEWHERE_HITS = 3
+# A place no speech speaks for may still be answered by a passage that names it among the first few shown.
+PLACE_NAMED_WITHIN = 3
+
+FEATURE_VERSION = 3  # 3: the places a question asks about (retrieval/ranking/places.py)
 
 
 @dataclass(frozen=True)
@@ -121,13 +131,52 @@ class RankerModel:
 def question_signals(candidates: Candidates) -> dict[str, float]:
     """The gate's inputs: does the corpus hold the question's words, and how well does its best passage fit."""
     coverage = candidates.column("idf_coverage")
+    asked = candidates.places
+    share = 1.0 / len(asked.keys) if asked.keys else 0.0
     signals = {
         "known_mass": candidates.known_mass,
         "best_idf_coverage": float(coverage.max()) if len(coverage) else 0.0,
         "unknown_idf_mass": candidates.unknown_idf_mass,
         "best_sentence_cos": candidates.best_sentence_cos,
+        "place_covered": share * sum(asked.covered),
+        "place_uncovered": share * len(asked.uncovered),
     }
     return {name: signals[name] for name in QUESTION_FEATURES}
+
+
+def place_confidence(
+    index: Index, candidates: Candidates, shown: Sequence[int], confidence: Confidence
+) -> tuple[Confidence, tuple[str, ...]]:
+    """The gate's confidence held to what the speeches speak for, and the places asked that they do not cover.
+
+    `shown` are the passages a reply would show first, best first. A question whose places no speech speaks
+    for is refused unless one of those passages itself names one (深圳's building accident answers a question
+    about it), and is answered with confidence only when the first one does; a question naming a place some
+    speech speaks for is never refused; one naming a place not covered beside a covered one is answered as
+    unsure at best. Rules, not fitted: they hold for any place and any speech an admin adds.
+    """
+    asked = candidates.places
+    if not asked.keys:
+        return confidence, ()
+    gazetteer = corpus_places(index).gazetteer
+    texts = [index.chunks[i].search_text for i in shown[:PLACE_NAMED_WITHIN]]
+
+    def named(k: int, upto: int) -> bool:
+        return any(gazetteer.named_in(asked.keys[k], t) for t in texts[:upto])
+
+    missing = tuple(asked.written[k] for k in asked.uncovered if not named(k, 1))
+    if not any(asked.covered):
+        if not any(named(k, len(texts)) for k in range(len(asked.keys))):
+            return Confidence.NONE, missing
+        if missing:
+            confidence = min(confidence, Confidence.LOW, key=_CONFIDENCE_ORDER.index)
+        return confidence, missing
+    if confidence is Confidence.NONE or (missing and confidence is Confidence.HIGH):
+        confidence = Confidence.LOW
+    return confidence, missing
+
+
+_CONFIDENCE_ORDER = [Confidence.NONE, Confidence.LOW, Confidence.HIGH]
 
 
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
@@ -135,14 +184,24 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
         return Answer([], Confidence.NONE, 0.0)
     scores = model.passage_scores(candidates)
     probability = model.gate.probability(question_signals(candidates))
-    confidence = model.gate.confidence(probability)
-    if confidence is Confidence.NONE or top_k <= 0:
-        return Answer([], confidence, probability)
+    order = index.reply_order(candidates.chunks, scores)
+    confidence, uncovered = place_confidence(
+        index, candidates, [i for i, _ in order], model.gate.confidence(probability)
+    )
+    if top_k <= 0 or (confidence is Confidence.NONE and not uncovered):
+        return Answer([], confidence, probability, uncovered)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
     sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
     idfs = index.word_idfs(candidates.query)  # once for the reply, not once a passage
     hits = [
         index.hit(rank, i, score, candidates.query, idfs, sentence_by_meaning=sentence_of.get(i, -1))
-        for rank, (i, score) in enumerate(index.reply_order(candidates.chunks, scores)[:top_k], start=1)
+        for rank, (i, score) in enumerate(order[:top_k], start=1)
     ]
-    return Answer(hits, confidence, probability)
+    if confidence is Confidence.NONE:
+        # Refused for its place when the gate would answer it were it not for the place: say so, with the
+        # closest passages as other places' doings; off-topic anyway (台北的天气), it is refused as any other.
+        signals = {**question_signals(candidates), "place_covered": math.nan, "place_uncovered": math.nan}
+        if model.gate.confidence(model.gate.probability(signals)) is Confidence.NONE:
+            return Answer([], confidence, probability)
+        return Answer([], confidence, probability, uncovered, hits[:ELSEWHERE_HITS])
+    return Answer(hits, confidence, probability, uncovered)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.ingest.chunking import Chunk
-from retrieval.ingest.speeches import Speech
+from retrieval.ingest.speeches import Speech, SpeechFacts
 from retrieval.lexical.bm25 import BM25Field, FieldArrays, TermCounts
 from retrieval.lexical.build import CorpusTerms, FilePassages, FileTerms, Vocabulary
 from retrieval.lexical.index import FIELDS, Index
@@ -39,8 +39,8 @@ from retrieval.storage.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
-#                    6: weight arrays in pieces
+SCHEMA_VERSION = 7  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
+#                    6: weight arrays in pieces; 7: what each speech is about (places, derived title)
 
 # A weight array is stored in pieces of this size: SQLite copies a blob it is given, and assembles a row
 # whole, so one 80 MB blob would cost twice that in memory on top of the index while it is written.
@@ -65,7 +65,12 @@ CREATE TABLE IF NOT EXISTS speeches (
     title TEXT NOT NULL,
     spun INTEGER NOT NULL DEFAULT 0,
     paragraph_count INTEGER NOT NULL,
-    source_title TEXT NOT NULL DEFAULT ''
+    source_title TEXT NOT NULL DEFAULT '',
+    places TEXT NOT NULL DEFAULT '',
+    mentions TEXT NOT NULL DEFAULT '',
+    organisation TEXT NOT NULL DEFAULT '',
+    meeting TEXT NOT NULL DEFAULT '',
+    derived_title TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS speeches_in_order ON speeches(source_file, file_position);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -359,7 +364,7 @@ class Store(SQLiteFile):
             )
             await db.execute("DELETE FROM speeches WHERE source_file = ?", (name,))
             await db.execute("DELETE FROM file_terms WHERE source_file = ?", (name,))
-        await db.executemany("INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?)", _speech_rows(added))
+        await db.executemany("INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _speech_rows(added))
         await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_rows(added))
         marks = ", ".join("?" * (len(TERM_COLUMNS) + 2))
         await db.executemany(f"INSERT INTO file_terms VALUES ({marks})", _term_rows(added, terms))
@@ -461,9 +466,10 @@ class Store(SQLiteFile):
     async def _load_index(self) -> StoredIndex:
         info = await self.info()
         speeches = [
-            Speech(r[0], r[1], r[2], (), bool(r[3]), r[4])
+            Speech(r[0], r[1], r[2], (), bool(r[3]), about=SpeechFacts(_split(r[4]), _split(r[5]), r[6], r[7], r[8]))
             for r in await self._fetchall(
-                "SELECT id, title, source_file, spun, source_title FROM speeches ORDER BY source_file, file_position"
+                "SELECT id, title, source_file, spun, places, mentions, organisation, meeting, derived_title"
+                " FROM speeches ORDER BY source_file, file_position"
             )
         ]
         rows = await self._fetchall(
@@ -531,7 +537,15 @@ def _speech_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
         for c in record.chunks:
             paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
         for k, s in enumerate(record.speeches):
-            yield s.id, s.source_file, k, s.title, int(s.spun), paragraphs.get(s.id, 0), s.source_title
+            about = s.about  # the source's own title is kept: which title is shown depends on the corpus
+            source = s.source_title or s.title
+            places, mentions = "|".join(about.places), "|".join(about.mentions)
+            row = (s.id, s.source_file, k, source, int(s.spun), paragraphs.get(s.id, 0), "", places, mentions)
+            yield (*row, about.organisation, about.meeting, about.title)
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split("|")) if joined else ()
 
 
 def _chunk_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:

@@ -52,7 +52,7 @@ async def test_a_question_gets_its_passage_with_speech_paragraph_and_marks(bot: 
     assert text.count("第") >= 3 and "1. 质量工作会议上的讲话稿 · 第6段" in first
     assert "现在我们的区长质量奖的奖金是50万" in first
     # 篇五, a copy, is named by the title derived from its own text (its meeting and subjects)
-    assert "同一段落亦见：全市质量工作会议讲话（质量奖、监管）" in first
+    assert "同一段落亦见：全市质量工作会议讲话（质量奖、发展）" in first
     assert "区长质量奖" in styled(reply, "bold") and "奖金" in styled(reply, "bold")
     assert any("50万" in u for u in styled(reply, "underline"))
     labels = [label for label, _ in buttons(reply)]

@@ -60,8 +60,9 @@ async def test_a_traditional_question_after_a_simplified_one_is_answered_in_trad
         reply = await server.ask(chat, chat, "台北今天會下雨嗎")
         assert "“台北今天會下雨嗎”" in reply["text"] and "臺北" not in reply["text"]
         assert detect(reply["text"].replace("台北今天會下雨嗎", "")) is Script.TRADITIONAL
-    sure = await server.ask(chat, chat, "台灣的區長質量獎獎金是多少")
-    assert sure["text"].startswith("🔎 台灣的區長質量獎獎金是多少") and "50萬" in sure["text"]
+    # 台 not as a place (a question about 台灣's award is one the speeches do not cover: tests/bot/test_places.py)
+    sure = await server.ask(chat, chat, "區長質量獎出台後獎金是多少")
+    assert sure["text"].startswith("🔎 區長質量獎出台後獎金是多少") and "50萬" in sure["text"]
 
 
 async def test_taiwan_readers_get_taiwans_forms_and_hong_kong_readers_theirs(bot: Harness) -> None:
@@ -83,7 +84,7 @@ async def test_no_two_speeches_share_a_title_in_a_reply_or_the_list(bot: Harness
     headings = re.findall(r"^\d\. (.+) · 第", reply["text"], flags=re.M)
     copies = [t for line in re.findall(r"同一段落亦见：(.+)", reply["text"]) for t in line.split("；")]
     titles = headings + [re.sub(r" 第\d+段.*$", "", c) for c in copies]
-    assert "讲话（施工、质量事故） · 篇九" in titles and "讲话（施工、质量事故） · 篇十一（一）" in titles
+    assert "讲话（施工、合格率） · 篇九" in titles and "讲话（施工、合格率） · 篇十一（一）" in titles
     speeches = [data.split(":")[1] for _, data in buttons(reply) if data.startswith("a:")]
     heading_of = dict(zip(speeches, headings, strict=True))
     assert len(set(heading_of.values())) == len(heading_of)  # a title is one speech's

@@ -25,7 +25,10 @@ from tests.conftest import DATA_DIR
 def test_a_question_in_other_words_finds_the_passage_and_marks_the_answering_sentence(retriever: Retriever) -> None:
     found = retriever.answer("赶工期的时候能不能把质量放一边", 3)
     assert found.confidence is not Confidence.NONE
-    assert "无论工期多么紧张" in found.hits[0].text and "无论工期多么紧张" in found.hits[0].best_sentence
+    # Since the place features' refit, 天津's passage on 盲目赶抢工期 (可以抢工期，但必须有技术措施来保证) comes
+    # first and the one that says it outright second; either way its answering sentence is the one marked.
+    answering = [h for h in found.hits[:2] if "无论工期多么紧张" in h.text]
+    assert answering and "无论工期多么紧张" in answering[0].best_sentence
 
 
 def test_questions_the_corpus_does_not_cover_get_no_passages(retriever: Retriever) -> None:

@@ -88,6 +88,7 @@ def assert_same_index(changed: Index, rebuilt: Index) -> None:
     assert np.array_equal(changed.duplicate_of, rebuilt.duplicate_of)
     assert changed.lexicon == rebuilt.lexicon
     assert changed.content_keys == rebuilt.content_keys
+    assert described(changed) == described(rebuilt)
     for question in QUESTIONS:
         assert ranking(changed.search(question, 10)) == ranking(rebuilt.search(question, 10)), question
     served_changed, served_rebuilt = served(changed), served(rebuilt)
@@ -102,13 +103,17 @@ def outcome(answer: Answer) -> tuple:
 
 
 def ranking(hits: list[Hit]) -> list[tuple]:
-    """What a search ranks and marks. Not the speech titles: those a collection's speeches get from their own
-    text (retrieval/ingest/describe.py) are told apart across the whole corpus by a full reindex, within the file
-    by a change."""
+    """What a search ranks, marks and names: passages, marks, speech titles and places, copies."""
     return [
-        (h.rank, h.score, h.chunk_id, h.best_span, h.term_spans, [(r.speech_id, r.position) for r in h.also_in])
+        (h.rank, h.score, h.chunk_id, h.best_span, h.term_spans, h.speech_title, h.speech_places,
+         [(r.speech_id, r.speech_title, r.position) for r in h.also_in])
         for h in hits
-    ]
+    ]  # fmt: skip
+
+
+def described(index: Index) -> dict[str, tuple]:
+    """Each speech's shown and source titles and what it is about (places, mentions, derived title)."""
+    return {sid: (s.title, s.source_title, s.about) for sid, s in index.speeches.items()}
 
 
 async def rebuilt(store: Store, data: Path, copy: Path) -> Index:
@@ -171,3 +176,29 @@ async def test_a_failed_change_leaves_files_and_index_as_they_were(tmp_path: Pat
             await service.remove_file_of("000-1")
         assert service.index is before
         assert (data / "000_7fe1eca08c9865c2.txt").is_file() and service.removed_files() == []
+
+
+async def test_titles_and_places_stay_when_an_unrelated_file_comes_and_goes(tmp_path: Path, data: Path) -> None:
+    """What a speech is about is worked out from its own file alone: an upload, a removal and a restore of
+    another file leave every other speech's derived title and places as they were."""
+    uploaded = data / "syn_010.txt"
+    payload = uploaded.read_bytes()
+    uploaded.unlink()
+    async with Store(tmp_path / "store.sqlite3") as store:
+        service = SearchService(store, data)
+        await service.start()
+        before = described(service.index)
+        assert before["004-1"][0].startswith("金華市：") and before["001-7.1"][0].startswith("攸县：")
+
+        report = await service.add_documents([(uploaded.name, payload)], 1 << 20)
+        new = {s.id for s in report.speeches}
+        assert {k: v for k, v in described(service.index).items() if k not in new} == before
+
+        await service.remove_file_of("003-1")  # 洪泽's speech goes: nobody else's title moves
+        after_remove = described(service.index)
+        assert {k: v for k, v in after_remove.items() if k not in new} == {
+            k: v for k, v in before.items() if k != "003-1"
+        }
+
+        await service.restore_file(next(f for f in service.removed_files() if f.startswith("003")))
+        assert {k: v for k, v in described(service.index).items() if k not in new} == before
