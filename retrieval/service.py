@@ -268,11 +268,12 @@ class SearchService:
     @asynccontextmanager
     async def _exclusive(self, across_processes: bool = True) -> AsyncIterator[None]:
         """One corpus change at a time: a second in this process is told so at once instead of queueing; one
-        in another process is waited for a bounded time. What a dead change left is finished first. The last
-        change's weights, being stored after it answered (seconds at most), are waited for: that is no change
-        running, and a reindex right after a start-up rebuild must not be told one is."""
+        in another process is waited for a bounded time. What a dead change left is finished first. Work that
+        holds the lock briefly without being a change — the last change's weights being stored, a question's
+        check for other processes' changes — is waited for: a reindex then must not be told one is running."""
         if across_processes:
             await self.settle()
+            await self.caught_up()  # a question's check for other processes' changes: no change of ours
         if self._lock.locked():
             raise ReindexBusy("a reindex is already running")
         async with self._lock:
