@@ -66,8 +66,8 @@ def test_a_model_fitted_for_other_features_is_not_used(tmp_path: Path, embedder:
     document["features"] = document["features"][:-1]
     stale = tmp_path / "ranker.json"
     stale.write_text(json.dumps(document), encoding="utf-8")
-    assert load_model(stale, embedder) is None
-    assert load_model(tmp_path / "missing.json", embedder) is None
+    assert load_model(stale, embedder.model_id) is None
+    assert load_model(tmp_path / "missing.json", embedder.model_id) is None
 
 
 async def test_vectors_are_reused_and_only_new_text_is_embedded(tmp_path: Path) -> None:
