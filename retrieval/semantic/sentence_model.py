@@ -72,7 +72,7 @@ class SentenceTransformerEmbedder:
             vectors = self._model.encode(
                 list(texts),
                 prompt_name=self._document_prompt,
-                batch_size=16,
+                batch_size=4,  # ST sorts a call's texts by length: small batches pad little
                 show_progress_bar=False,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
