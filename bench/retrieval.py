@@ -1,9 +1,10 @@
 """Retrieval benchmark: index build, start-up, search and reply latency, memory, against rank-bm25 and bm25s.
 
-    python bench/retrieval.py [--sizes bundled,10000,100000] [--queries 200] [--profile]
+    python bench/retrieval.py [--sizes bundled,10000,100000,archive2000] [--queries 200] [--profile]
 
 For each corpus size (`bundled` = data/, a number = a synthetic corpus of about
-that many passages from bench/synthetic.py) two fresh child processes run, so
+that many passages from bench/synthetic.py, `archiveN` = N files shaped as a real
+archive is, sharing one title pattern: see bench/synthetic.py) fresh child processes run, so
 each reports its own peak RSS (getrusage ru_maxrss):
 
 build child   `SearchService(Store(tmp_db), data_dir).reindex()` wall time: the full
@@ -421,8 +422,10 @@ def spawn(kind: str, data_dir: Path, db: Path, queries: int, timeout: float) -> 
 def corpus_dir(size: str, seed: int) -> Path:
     if size == "bundled":
         return BUNDLED_DATA
-    from bench.synthetic import default_cache_dir, make_corpus
+    from bench.synthetic import default_cache_dir, make_archive, make_corpus
 
+    if size.startswith("archive"):
+        return make_archive(int(size.removeprefix("archive")), default_cache_dir(), seed)
     return make_corpus(int(size), default_cache_dir(), seed)
 
 
@@ -459,7 +462,11 @@ def fmt(value: float | None, digits: int = 2) -> str:
 def size_label(row: dict) -> str:
     chunks = row.get("chunks")
     label = f"{chunks:,}" if chunks else "?"
-    return f"bundled ({label})" if row["size"] == "bundled" else label
+    if row["size"] == "bundled":
+        return f"bundled ({label})"
+    if str(row["size"]).startswith("archive"):
+        return f"archive, {row['size'].removeprefix('archive')} files ({label})"
+    return label
 
 
 def ratio(ours: float | None, theirs: float | None) -> str:
@@ -540,7 +547,11 @@ def print_report(rows: list[dict], queries: int) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="bundled,10000,100000", help="comma-separated: bundled and/or chunk counts")
+    parser.add_argument(
+        "--sizes",
+        default="bundled,10000,100000,archive2000",
+        help="comma-separated: bundled, passage counts, and/or archiveN (N files of an archive's shape)",
+    )
     parser.add_argument("--queries", type=int, default=200, help="timed lookups per measurement (dev questions cycled)")
     parser.add_argument("--seed", type=int, default=7, help="synthetic corpus seed")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a child is killed")

@@ -14,6 +14,15 @@ size (every word recurs far more often): a pessimistic case for BM25 postings.
 
     python bench/synthetic.py 10000            # build (or reuse) and print the folder
     python bench/synthetic.py 10000 --verify   # also count chunks through load_corpus
+    python bench/synthetic.py --archive 2000   # an archive's shape: 2,000 files sharing a title pattern
+
+The archive shape is how real collections look, and what stresses the parts a
+bench corpus of distinct titles never reaches: 2,000 files named
+`synth_00000.txt…`, each titled `第N号质量工作会议讲话` (the same title but for
+its number) and holding 50 paragraphs recombined from the bundled sentences,
+some of them a recombined opening (`同志们：`) that starts another speech inside
+the file, so the files split into about 3,600 speeches titled alike (about
+70,000 passages).
 
 Folders are cached by (target, seed, generator version, bundled data) under
 $SPEECHBOT_BENCH_CACHE or <tmp>/speechbot-bench, so reruns are quick.
@@ -50,6 +59,9 @@ TERMINAL = "。！？!?；;"
 CLOSERS = '”’"」』）)'
 TOPICS = ("质量工作", "质量强市", "食品安全", "标准化", "品牌建设", "安全生产", "质量监管", "产品质量")
 MARKER = ".complete.json"
+ARCHIVE_PARAGRAPHS = 50
+# Share of an archive file's paragraphs that are a recombined opening: a further speech starts there.
+ARCHIVE_OPENING_SHARE = 0.017
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,38 @@ def make_corpus(target_chunks: int, out_dir: Path, seed: int = 7) -> Path:
     return folder
 
 
+def archive_text(rng: random.Random, pool: tuple[str, ...], number: int) -> str:
+    """One archive file: 第N号质量工作会议讲话, an opening, 50 paragraphs, some of them openings again."""
+    lines = [f"第{number}号质量工作会议讲话", SALUTATION_LINE]
+    for _ in range(ARCHIVE_PARAGRAPHS):
+        if rng.random() < ARCHIVE_OPENING_SHARE:
+            lines.append(SALUTATION_LINE)
+        lines.append("".join(rng.choice(pool) for _ in range(rng.randint(*SENTENCES_PER_PARAGRAPH))))
+    return "\n".join(lines) + "\n"
+
+
+def make_archive(files: int, out_dir: Path, seed: int = 7) -> Path:
+    """A folder of `files` archive-shaped speech files (`synth_00000.txt`…) under out_dir, cached like
+    make_corpus's; its path."""
+    if files < 1:
+        raise ValueError("files must be at least 1")
+    pool = sentence_pool()
+    folder = Path(out_dir) / f"archive-{files}-seed{seed}-v{GENERATOR_VERSION}-{pool.fingerprint}"
+    if _cached(folder) is not None:
+        return folder
+    building = folder.with_name(folder.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    rng = random.Random(seed)
+    for number in range(files):
+        (building / f"synth_{number:05d}.txt").write_text(archive_text(rng, pool.sentences, number + 1), "utf-8")
+    facts = {"archive_files": files, "seed": seed, "sentences_in_pool": len(pool.sentences)}
+    (building / MARKER).write_text(json.dumps(facts), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    building.rename(folder)
+    return folder
+
+
 def corpus_facts(folder: Path) -> dict:
     """What make_corpus recorded about a folder (files, predicted chunks...)."""
     return _cached(folder) or {}
@@ -165,12 +209,18 @@ def corpus_facts(folder: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("target_chunks", type=int)
+    parser.add_argument("target_chunks", type=int, nargs="?", help="about this many passages")
+    parser.add_argument("--archive", type=int, metavar="FILES", help="an archive's shape instead: FILES files")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out-dir", type=Path, default=default_cache_dir())
     parser.add_argument("--verify", action="store_true", help="count the chunks through load_corpus too")
     args = parser.parse_args()
-    folder = make_corpus(args.target_chunks, args.out_dir, args.seed)
+    if (args.archive is None) == (args.target_chunks is None):
+        parser.error("give a passage count or --archive FILES")
+    if args.archive is not None:
+        folder = make_archive(args.archive, args.out_dir, args.seed)
+    else:
+        folder = make_corpus(args.target_chunks, args.out_dir, args.seed)
     print(folder)
     print(json.dumps(corpus_facts(folder), ensure_ascii=False))
     if args.verify:

@@ -75,25 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3 here)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ask = _command(commands, "ask", "answer a question as the bot would, in the terminal")
+    def _command(name: str, about: str) -> argparse.ArgumentParser:
+        """A subcommand whose --help says what it does (the same line as in `speechbot --help`)."""
+        return commands.add_parser(name, help=about, description=about)
+
+    ask = _command("ask", "answer a question as the bot would, in the terminal")
     ask.add_argument("question", nargs="+", help="the question, in Simplified or Traditional (the answer follows it)")
     ask.add_argument("--top-k", type=int, default=3, help="how many passages to show (default: 3)")
     ask.set_defaults(handler=_ask)
 
-    search = _command(commands, "search", "ranked passages as JSON lines (one query a line from stdin if none given)")
+    search = _command("search", "ranked passages as JSON lines (one query a line from stdin if none given)")
     search.add_argument("query", nargs="*", help="the query; with none, one query a line is read from stdin")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
     search.add_argument("--top-k", type=int, default=10, help="passages per query (default: 10)")
     search.set_defaults(handler=_search)
 
-    speeches = _command(commands, "speeches", "list the speeches held: id, title, source file, paragraphs")
+    speeches = _command("speeches", "list the speeches held: id, title, source file, paragraphs")
     speeches.set_defaults(handler=_speeches)
 
-    reindex = _command(commands, "reindex", "rebuild the index from the data folder (the old one stays if it fails)")
+    reindex = _command("reindex", "rebuild the index from the data folder (the old one stays if it fails)")
     reindex.set_defaults(handler=_reindex)
 
     add = _command(
-        commands,
         "add",
         "check speech files and add them to the data folder, then reindex; into an empty or new folder they "
         "start a corpus",
@@ -107,15 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.set_defaults(handler=_add)
 
-    export = _command(commands, "export-log", "write the query log as CSV (unanswered questions show gaps)")
+    export = _command("export-log", "write the query log as CSV (unanswered questions show gaps)")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.set_defaults(handler=_export_log)
 
-    run = _command(commands, "run", "run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
+    run = _command("run", "run the bot (the local chat when no TELEGRAM_BOT_TOKEN is set)")
     run.set_defaults(handler=None)
 
     chat = _command(
-        commands,
         "chat",
         "talk to the real bot in this terminal through a local Bot API server; one line a message, #N presses "
         "button N, '@ 问题' runs an inline query",
@@ -178,11 +180,6 @@ def _parser() -> argparse.ArgumentParser:
     embed.set_defaults(handler=_embed)
 
     return parser
-
-
-def _command(commands: argparse._SubParsersAction, name: str, about: str) -> argparse.ArgumentParser:
-    """A subcommand whose --help says what it does (the same line as in `speechbot --help`)."""
-    return commands.add_parser(name, help=about, description=about)
 
 
 async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:

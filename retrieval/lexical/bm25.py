@@ -8,9 +8,8 @@ every term, and its delta keeps long passages from being starved.
 
 The statistics and parameters are rank-bm25's (k1=1.5, b=0.75, delta=1).
 Each term's weight in each passage is computed once, when the index is
-assembled, into a CSC matrix in bm25s's layout; a question costs a few column
-sums, which bm25s makes (tests/lexical/test_bm25.py holds the scores to rank-bm25's
-within 1e-6).
+assembled, into a CSC matrix (bm25s's layout); a question costs a few column
+sums (tests/lexical/test_bm25.py holds the scores to rank-bm25's within 1e-12).
 
 The weights are computed from term counts (`TermCounts`: each passage's
 distinct term ids and how often each occurs), which is what the store keeps:
@@ -24,27 +23,24 @@ code, so a question's terms are found with a binary search and no dict.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 import scipy.sparse
+
+from retrieval.keys import text_code
 
 K1 = 1.5
 B = 0.75
 DELTA = 1.0
-
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs at DEBUG
 
 # Rows of weights computed at a time: bounds the float64 temporaries at a few tens of MB.
 _WEIGHT_BLOCK = 1 << 20
 
 
 def word_code(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    return text_code(word)
 
 
 def word_codes(words: Iterable[str]) -> np.ndarray:
@@ -93,15 +89,6 @@ def counted(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(counts) and counts.max() > np.iinfo(np.uint16).max:
         raise ValueError("a term occurs more than 65,535 times in one passage")
     return unique, counts.astype(np.uint16)
-
-
-def field_from_counts(counts: TermCounts, vocabulary: np.ndarray, dtype: str = "float64") -> FieldArrays:
-    """BM25Plus weights of passages given by their term counts; `vocabulary[id]` is a term id's code.
-
-    Terms no passage holds any more are left out, so the result depends only on the passages' terms,
-    not on the order in which the vocabulary met them.
-    """
-    return weigh(counts, vocabulary, dtype).to_field()
 
 
 @dataclass
@@ -162,35 +149,14 @@ def weigh(counts: TermCounts, vocabulary: np.ndarray, dtype: str = "float64") ->
     return WeightedRows(weights, columns, rowptr, vocabulary[kept].astype(np.uint64), idf)
 
 
-def build_field(docs: Sequence[np.ndarray], dtype: str = "float64") -> FieldArrays:
-    """BM25Plus weights for passages given as arrays of term codes (repeats counted as in rank-bm25)."""
-    per_doc = [counted(d) for d in docs]
-    vocabulary = np.unique(np.concatenate([u for u, _ in per_doc])) if per_doc else np.zeros(0, np.uint64)
-    counts = TermCounts(
-        np.concatenate([np.searchsorted(vocabulary, u) for u, _ in per_doc]).astype(np.uint32)
-        if per_doc
-        else np.zeros(0, np.uint32),
-        np.concatenate([c for _, c in per_doc]) if per_doc else np.zeros(0, np.uint16),
-        np.array([len(u) for u, _ in per_doc], dtype=np.uint32),
-    )
-    return field_from_counts(counts, vocabulary, dtype)
-
-
 class BM25Field:
     def __init__(self, arrays: FieldArrays) -> None:
         self.arrays = arrays
         self.doc_count = arrays.num_docs
-        # bm25s sums the question's columns of a precomputed CSC matrix, which is what `scores` holds.
-        self._model = bm25s.BM25(method="bm25+", k1=K1, b=B, delta=DELTA, dtype=str(arrays.data.dtype))
-        self._model.scores = {
-            "data": arrays.data,
-            "indices": arrays.indices,
-            "indptr": arrays.indptr,
-            "num_docs": arrays.num_docs,
-        }
-        # The part every passage gets (delta·idf per question term) is left out of bm25s's sums and
-        # added back in float64 by scores(), so a passage no term matched scores exactly 0.
-        self._model.nonoccurrence_array = None
+        # The weights as a CSC matrix over the stored arrays (no copy): a question sums a few of its columns.
+        self._matrix = scipy.sparse.csc_array(
+            (arrays.data, arrays.indices, arrays.indptr), shape=(arrays.num_docs, len(arrays.codes)), copy=False
+        )
 
     def columns(self, codes: np.ndarray) -> np.ndarray:
         """Matrix columns of the terms the corpus holds, in the question's order, repeats kept."""
@@ -210,7 +176,9 @@ class BM25Field:
         columns = self.columns(codes)
         if not len(columns):
             return np.zeros(self.doc_count)
-        return self._model.get_scores_from_ids(columns).astype(np.float64)
+        # The part every passage gets (delta·idf per question term) is left out of these sums and added back
+        # in float64 by scores(), so a passage no term matched scores exactly 0.
+        return np.asarray(self._matrix[:, columns].sum(axis=1), dtype=np.float64).ravel()
 
     def idf(self, code: int) -> float | None:
         """log((N+1)/df) of a term, None when the corpus lacks it."""

@@ -8,7 +8,7 @@ files it touches:
    character pairs are counted, and its copy fingerprint is taken. Files are
    analysed on every core in worker processes.
 2. *Assembly*, over the whole corpus: term counts → BM25 weights
-   (`bm25.field_from_counts`), fingerprints → groups of copies, graph words →
+   (`bm25.weigh`), fingerprints → groups of copies, graph words →
    lexicon. Pure numpy; its result depends only on the passages, in corpus
    order, so an index updated file by file equals a full rebuild.
 
@@ -39,6 +39,7 @@ from retrieval.ingest.chunking import Chunk
 from retrieval.ingest.corpus import Corpus, corpus_files, file_tags, load_file
 from retrieval.ingest.describe import describe
 from retrieval.ingest.speeches import Speech
+from retrieval.keys import text_key
 from retrieval.lexical.bm25 import BM25Field, FieldArrays, TermCounts, char_codes, counted, weigh, word_code
 from retrieval.lexical.duplicates import duplicate_groups, fingerprints
 from retrieval.lexical.index import FIELDS, Index
@@ -98,9 +99,8 @@ def passage_terms(chunk: Chunk, segmenter: Segmenter) -> PassageTerms:
 
 
 def content_key(chars: str) -> int:
-    """A stable hash of a passage's characters, as a signed 64-bit number (an SQLite integer)."""
-    code = word_code(chars)
-    return code - (1 << 64) if code >= 1 << 63 else code
+    """A passage's key by its characters (copies and re-uploads are told by it), as an SQLite integer."""
+    return text_key(chars)
 
 
 @cache
@@ -202,8 +202,6 @@ def analyze_file(job: tuple[Path, str]) -> FileAnalysis:
     if problem:
         return FileAnalysis(path.name, [], [], problem, None)
     codes = analyze_chunks(chunks)
-    for chunk in chunks:
-        chunk.__dict__.pop("search_text", None)  # recomputed on demand; not worth sending back
     return FileAnalysis(path.name, speeches, chunks, None, codes)
 
 
@@ -415,7 +413,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
     import ctypes
 
     try:  # the process's own symbols, libc's among them (ctypes.util.find_library would fork a helper)
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+        return trim
     except (OSError, AttributeError):  # not glibc
         return None
 

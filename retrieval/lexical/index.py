@@ -29,7 +29,8 @@ WORD_WEIGHT = 1.0
 UNIGRAM_WEIGHT = 0.5
 BIGRAM_WEIGHT = 0.5
 
-# "Nothing relevant" gate. A question is answerable when the words the
+# The lexical fallback's "nothing relevant" gate (without a fitted ranker; the ranker's own gate is in
+# retrieval/ranking/ranker.py). A question is answerable when the words the
 # corpus knows carry at least this share of the question's IDF mass (a word
 # the corpus lacks counts as the rarest word). On the dev set answerable
 # questions lie at 0.54 and above (most at 1.0), off-topic ones at 0.32 and
@@ -146,23 +147,29 @@ class Index:
         return fused
 
     def _collapse(self, query: Query, scores: np.ndarray, top_k: int, idfs: dict[str, float | None]) -> list[Hit]:
-        """Best passages first; copies of a passage already shown join it as also_in."""
+        """The best passages as the ranker's replies show them: one per reply slot, as its fullest copy."""
         pool = CANDIDATE_POOL
         while True:
             order = _top(scores, pool)
-            groups_shown: set[int] = set()
-            picked = []
-            for i in order:
-                group = int(self.duplicate_of[i])
-                if group not in groups_shown:
-                    groups_shown.add(group)
-                    picked.append(int(i))
-                if len(picked) == top_k:
-                    break
+            picked = self.reply_order(order, scores[order])[:top_k]
             if len(picked) == top_k or len(order) < pool:
                 break
             pool *= 4
-        return [self.hit(rank, i, float(scores[i]), query, idfs) for rank, i in enumerate(picked, start=1)]
+        return [self.hit(rank, i, score, query, idfs) for rank, (i, score) in enumerate(picked, start=1)]
+
+    def reply_order(self, passages: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+        """Passages best first, one per reply slot (copies and pieces of one paragraph share a slot), each
+        shown as its fullest copy, with the score it was ranked by."""
+        order = np.argsort(-scores, kind="stable")
+        seen: set[int] = set()
+        picked = []
+        for k in order.tolist():
+            i = int(passages[k])
+            slot = int(self.slot_of[i])
+            if slot not in seen:
+                seen.add(slot)
+                picked.append((self.fullest_copy(i), float(scores[k])))
+        return picked
 
     def hit(
         self,

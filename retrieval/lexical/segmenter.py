@@ -21,11 +21,13 @@ not in a second one.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
+from pathlib import Path
 
 import jieba
 import rjieba
@@ -38,6 +40,8 @@ jieba.setLogLevel(60)
 COMMON_WORDS = 30_000
 
 USER_DICT = LEXICON_DIR / "userdict.txt"
+# The lexicon's entry for the rest of the full dictionary's mass (see Segmenter.from_lexicon).
+_REST_OF_DICTIONARY = "\ue000"
 _USER_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")  # jieba's own pattern for a user-dictionary line
 
 
@@ -57,13 +61,21 @@ class Segmenter:
 
     @classmethod
     def from_lexicon(cls, lexicon: Lexicon) -> Segmenter:
-        tokenizer = jieba.Tokenizer()
-        freq: dict[str, int] = {}
-        for word, count in lexicon.words.items():
-            freq[word] = count
-            for end in range(1, len(word)):
-                freq.setdefault(word[:end], 0)  # jieba's prefix entries, for its word graph
-        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = freq, lexicon.total, True
+        """jieba over the corpus's lexicon, loaded as jieba loads any dictionary file.
+
+        One more entry carries the rest of the full dictionary's frequency mass, so jieba's total, and with
+        it every word's probability, is the full dictionary's: the cuts are the full dictionary's cuts. Its
+        word is a private-use character, which jieba's word graph never looks up (it is not in jieba's class
+        of word characters). jieba's cache of the parsed file goes to a folder removed at once.
+        """
+        rest = max(lexicon.total - sum(lexicon.words.values()), 0)
+        entries = [f"{word} {freq}" for word, freq in lexicon.words.items()] + [f"{_REST_OF_DICTIONARY} {rest}"]
+        with tempfile.TemporaryDirectory(prefix="speechbot-lexicon-") as folder:
+            path = Path(folder) / "lexicon.txt"
+            path.write_text("\n".join(entries), encoding="utf-8")
+            tokenizer = jieba.Tokenizer(str(path))
+            tokenizer.tmp_dir = folder
+            tokenizer.initialize()
         return cls(tokenizer)
 
     def cut_for_search(self, text: str) -> Iterator[str] | list[str]:
@@ -160,6 +172,11 @@ def dictionary_words(words: set[str]) -> set[str]:
     return words & _positive_words()
 
 
+def is_dictionary_word(word: str) -> bool:
+    """Whether the full dictionary holds the word with a frequency above 0."""
+    return word in _positive_words()
+
+
 @cache
 def _positive_words() -> frozenset[str]:
     return frozenset(w for w, f in _dictionary()[0].items() if f)
@@ -177,10 +194,6 @@ def _common_words() -> tuple[tuple[str, int], ...]:
     freqs = _dictionary()[0]
     # sorted(..., reverse=True)[:n] is what heapq.nlargest documents itself as, and faster here.
     return tuple(sorted(((w, f) for w, f in freqs.items() if f), key=itemgetter(1), reverse=True)[:COMMON_WORDS])
-
-
-def common_words() -> frozenset[str]:
-    return frozenset(w for w, _ in _common_words())
 
 
 def lexicon_from(corpus_words: dict[str, int]) -> Lexicon:

@@ -26,7 +26,7 @@ from retrieval.lexical.index import Index
 from retrieval.lexical.text import fold
 from retrieval.offline.evaluation import Question, answers, score
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates, candidates
-from retrieval.ranking.ranker import Gate, RankerModel, question_signals, reply_order
+from retrieval.ranking.ranker import Gate, RankerModel, question_signals
 from retrieval.results import Confidence
 from retrieval.semantic.embeddings import Embedder
 from retrieval.semantic.vectors import CorpusVectors
@@ -173,7 +173,7 @@ def replies(index: Index, item: Example, scores: np.ndarray, gate: Gate | None, 
         confidence = gate.confidence(gate.probability(question_signals(item.candidates)))
     if confidence is Confidence.NONE:
         return Outcome([], confidence)
-    order = reply_order(index, item.candidates.chunks, scores)[:top_k]
+    order = index.reply_order(item.candidates.chunks, scores)[:top_k]
     return Outcome([index.chunks[i].text for i, _ in order], confidence)
 
 
@@ -223,11 +223,11 @@ def summarize(items: Sequence[Example], runs: Sequence[Sequence[Outcome]]) -> di
             "offtopic_rejected",
             "answerable_refused",
         ):
-            values = [f[key] for f in per_seed if f[key] is not None]
+            values = [float(value) for f in per_seed if (value := f[key]) is not None]
             if values:
-                table.setdefault(name, {})[key] = statistics.fmean(values)  # type: ignore[arg-type]
-                table[name][key + "_min"] = min(values)  # type: ignore[type-var]
-                table[name][key + "_max"] = max(values)  # type: ignore[type-var]
+                table.setdefault(name, {})[key] = statistics.fmean(values)
+                table[name][key + "_min"] = min(values)
+                table[name][key + "_max"] = max(values)
         table.setdefault(name, {})["answered_unsure"] = statistics.fmean(low)
         table[name]["questions"] = len(members)
     return table

@@ -88,7 +88,7 @@ def candidates(
     fused = index.fused_scores(query, field_scores)
 
     semantic = vectors is not None and question_vector is not None
-    if semantic:
+    if vectors is not None and question_vector is not None:
         passage_cos = vectors.passage_cosines(question_vector)
         sentence_cos, sentence_choice = vectors.best_sentences(question_vector)
     else:
@@ -110,7 +110,7 @@ def candidates(
     idfs = index.word_idfs(query)
     known = index.known_mass(query, idfs)
     max_idf = index.words.max_idf
-    total_mass = sum(max_idf if idfs[w] is None else idfs[w] for w in query.words) or 1.0
+    total_mass = sum(max_idf if (idf := idfs[w]) is None else idf for w in query.words) or 1.0
     unknown_mass = sum(max_idf for w in query.words if idfs[w] is None) / total_mass
 
     columns: dict[str, np.ndarray] = {}

@@ -10,10 +10,12 @@ fitted with: a file that does not match the running code is not used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lightgbm
 import numpy as np
@@ -66,6 +68,19 @@ class Gate:
             z += coef * (value - mean) / scale
         return 1 / (1 + math.exp(-z))
 
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Gate:
+        """The gate as `RankerModel.save` wrote it (lists for the tuples)."""
+        return cls(
+            names=tuple(document["names"]),
+            mean=tuple(document["mean"]),
+            scale=tuple(document["scale"]),
+            coef=tuple(document["coef"]),
+            intercept=float(document["intercept"]),
+            reject_below=float(document["reject_below"]),
+            sure_from=float(document["sure_from"]),
+        )
+
     def confidence(self, probability: float) -> Confidence:
         if probability < self.reject_below:
             return Confidence.NONE
@@ -91,7 +106,7 @@ class RankerModel:
             "feature_version": FEATURE_VERSION,
             "features": list(FEATURES),
             "embedding_model": self.embedding_model,
-            "gate": {k: list(v) if isinstance(v, tuple) else v for k, v in self.gate.__dict__.items()},
+            "gate": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.gate).items()},
             "figures": self.figures,
             "booster": self.booster.model_to_string(),
         }
@@ -108,7 +123,7 @@ class RankerModel:
         gate = document["gate"]
         return cls(
             booster=lightgbm.Booster(model_str=document["booster"]),
-            gate=Gate(**{k: tuple(v) if isinstance(v, list) else v for k, v in gate.items()}),
+            gate=Gate.from_json(gate),
             embedding_model=document["embedding_model"],
             figures=document.get("figures", {}),
         )
@@ -126,21 +141,6 @@ def question_signals(candidates: Candidates) -> dict[str, float]:
     return {name: signals[name] for name in QUESTION_FEATURES}
 
 
-def reply_order(index: Index, chunks: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
-    """Candidates best first, one per reply slot (copies and pieces of one paragraph share a slot), each
-    shown as its fullest copy."""
-    order = np.argsort(-scores, kind="stable")
-    seen: set[int] = set()
-    picked = []
-    for k in order.tolist():
-        i = int(chunks[k])
-        slot = int(index.slot_of[i])
-        if slot not in seen:
-            seen.add(slot)
-            picked.append((index.fullest_copy(i), float(scores[k])))
-    return picked
-
-
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
     if not len(candidates.chunks):
         return Answer([], Confidence.NONE, 0.0)
@@ -151,8 +151,9 @@ def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int)
         return Answer([], confidence, probability)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
     sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
+    idfs = index.word_idfs(candidates.query)  # once for the reply, not once a passage
     hits = [
-        index.hit(rank, i, score, candidates.query, sentence_by_meaning=sentence_of.get(i, -1))
-        for rank, (i, score) in enumerate(reply_order(index, candidates.chunks, scores)[:top_k], start=1)
+        index.hit(rank, i, score, candidates.query, idfs, sentence_by_meaning=sentence_of.get(i, -1))
+        for rank, (i, score) in enumerate(index.reply_order(candidates.chunks, scores)[:top_k], start=1)
     ]
     return Answer(hits, confidence, probability)

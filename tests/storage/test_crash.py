@@ -154,9 +154,11 @@ def test_a_reindex_killed_inside_its_transaction_leaves_the_old_index(corpus: tu
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "reindex"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    deadline = time.monotonic() + 120
     try:
         while not writer_is_inside_its_transaction(db):  # the marker: the write lock taken
             assert process.poll() is None, "the reindex ended before its write transaction was seen"
+            assert time.monotonic() < deadline, "the reindex never took the write lock"
             time.sleep(0.005)  # a polling interval, not a guess at when the write happens
         process.send_signal(signal.SIGKILL)
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,13 +60,19 @@ async def test_a_second_reindex_while_one_runs_is_told_so(tmp_path: Path, small_
     async with Store(tmp_path / "store.sqlite3") as store:
         service = SearchService(store, small_data)
         await service.start()
-        first = service.reindex()
-        import asyncio
+        building, may_finish = threading.Event(), threading.Event()
 
-        task = asyncio.ensure_future(first)
-        await asyncio.sleep(0)
-        with pytest.raises(ReindexBusy):
-            await service.reindex()
+        def progress(done: int, total: int) -> None:  # called from the build thread: it holds the change there
+            building.set()
+            may_finish.wait(60)
+
+        task = asyncio.create_task(service.reindex(progress=progress))
+        assert await asyncio.to_thread(building.wait, 60)
+        try:
+            with pytest.raises(ReindexBusy):
+                await service.reindex()
+        finally:
+            may_finish.set()
         report = await task
         assert report.speeches == 2
 
