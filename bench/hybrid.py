@@ -52,7 +52,6 @@ from retrieval.lexical.text import fold  # noqa: E402
 from retrieval.offline.evaluation import load_questions  # noqa: E402
 from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS  # noqa: E402
 from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
-from retrieval.results import Confidence  # noqa: E402
 from retrieval.semantic.choice import EmbedderChoice, parse_embedder  # noqa: E402
 from retrieval.semantic.embeddings import Embedder  # noqa: E402
 from retrieval.semantic.vectors import CorpusVectors, corpus_texts  # noqa: E402
@@ -114,7 +113,7 @@ async def measure(db: Path, rounds: int, choice: EmbedderChoice) -> tuple[dict[s
                 found = await service.search(question, 4)
                 answered = time.perf_counter()
                 if found.hits:
-                    answer_html(question, found.hits[:3], unsure=found.confidence is Confidence.LOW)
+                    answer_html(question, found.hits[:3], confidence=found.confidence)
                 done = time.perf_counter()
                 timings["answer"].append((answered - started) * 1000)
                 timings["reply"].append((done - started) * 1000)

@@ -11,9 +11,10 @@ import os
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -25,11 +26,19 @@ from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
 from retrieval.ranking.ranker import TRAINING_NEGATIVES, TRAINING_QUESTIONS, ranker_path
-from retrieval.results import Answer, Confidence, Hit
+from retrieval.results import Answer, Confidence, Hit, SpeechRef
 from retrieval.semantic.choice import EmbedderUnavailable
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
 from retrieval.service import ReindexError, ReindexReport, SearchService
+from retrieval.shown import file_label, unhashed
 from retrieval.storage.store import Store, StoreUnavailable
+
+SCRIPT_OPTION = ("--script",)
+SCRIPT_HELP: dict[str, Any] = {
+    "choices": ("source", "simplified", "traditional"),
+    "default": "source",
+    "help": "the script titles are printed in: each speech's own (default), or one for all",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, data_dir=Path(args.data_dir))
     if args.db:
         settings = replace(settings, db_path=Path(args.db))
-    quiet = args.command not in ("run", "chat")
-    setup_logging("WARNING" if quiet else settings.log_level, [settings.token, settings.webhook_secret])
+    # Only the real bot logs at LOG_LEVEL; commands, and the local chat (whose terminal is the conversation),
+    # log warnings alone, to stderr.
+    serving = args.command == "run" and bool(settings.token)
+    setup_logging(settings.log_level if serving else "WARNING", [settings.token, settings.webhook_secret])
     if args.command not in ("reindex", "export-log"):  # the others answer with the meaning model, or fit for it
         try:
             settings.embedder.check()
@@ -88,9 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="the query; with none, one query a line is read from stdin")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
     search.add_argument("--top-k", type=int, default=10, help="passages per query (default: 10)")
+    search.add_argument(*SCRIPT_OPTION, **SCRIPT_HELP)
     search.set_defaults(handler=_search)
 
     speeches = _command("speeches", "list the speeches held: id, title, source file, paragraphs")
+    speeches.add_argument(*SCRIPT_OPTION, **SCRIPT_HELP)
     speeches.set_defaults(handler=_speeches)
 
     reindex = _command("reindex", "rebuild the index from the data folder (the old one stays if it fails)")
@@ -215,23 +228,21 @@ async def _wait_for_vectors(service: SearchService) -> None:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
-    from bot.view.render import answer_html, no_answer_html
+    from bot.view.render import PAGE_CHARS, answer_html, no_answer_html
     from bot.view.script import writer_for
-    from bot.view.shown import shown_hits
 
     question, note = prepare_question(" ".join(args.question))
     if not question:
         print("请输入一个问题，例如：speechbot ask 区长质量奖的奖金是多少", file=sys.stderr)
         return 2
+    page_chars = PAGE_CHARS * -(-args.top_k // 3)  # as the bot's pages of three passages
 
     async def work(service: SearchService) -> int:
         found = await service.search(question, args.top_k)
-        writer = writer_for(question, None)
-        hits, notes = shown_hits(service.index, found.hits)
-        unsure = found.confidence is Confidence.LOW
+        writer = writer_for(question, None, settings.traditional_variant)
         html = (
-            answer_html(question, hits, note=note, unsure=unsure, writer=writer, notes=notes)
-            if hits
+            answer_html(question, found.hits, note=note, confidence=found.confidence, writer=writer, limit=page_chars)
+            if found.hits
             else no_answer_html(question, note, writer)
         )
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
@@ -242,6 +253,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
     queries = [" ".join(args.query)] if args.query else None
+    titled = _title_writer(args.script)
 
     async def work(service: SearchService) -> int:
         lines = queries if queries is not None else (line.rstrip("\n") for line in sys.stdin)
@@ -253,7 +265,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
                     {
                         "query": query,
                         "confidence": found.confidence.value,
-                        "results": [hit_json(h) for h in found.hits],
+                        "results": hits_json(found.hits, titled),
                     },
                     ensure_ascii=False,
                 ),
@@ -265,12 +277,32 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.view.titles import distinct_titles
+
+    titled = _title_writer(args.script)
+
     async def work(service: SearchService) -> int:
-        for speech_id, title, source_file, paragraphs in await service.store.speech_rows():
-            print(f"{speech_id}\t{title}\t{source_file}\t{paragraphs}")
+        index = service.index
+        speeches = [index.speeches[s] for s in index.speech_order]
+        titles = distinct_titles(SpeechRef(s.id, s.title, 0, s.source_title, s.source_file) for s in speeches)
+        for speech in speeches:
+            chunks = index.speech_chunks(speech.id)
+            paragraphs = index.paragraphs_of(chunks[-1].id)[1] if chunks else 0
+            print(f"{speech.id}\t{titled(titles[speech.id])}\t{file_label(speech.source_file)}\t{paragraphs}")
         return 0
 
     return await _with_service(settings, work)
+
+
+def _title_writer(script: str) -> Callable[[str], str]:
+    """Titles wholly in one script: each in its source's (a derived title's added words follow it), or the
+    one asked for."""
+    from bot.view.script import Script, Writer, source_script
+
+    if script == "source":
+        return lambda title: source_script(title).text(title)
+    writer = Writer(Script.SIMPLIFIED if script == "simplified" else Script.TRADITIONAL)
+    return writer.text
 
 
 async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
@@ -387,17 +419,17 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         try:
             documents.append((path.name, read_candidate(path, settings.max_upload_bytes)))
         except RefusedChange as exc:
-            print(f"speechbot: nothing added: {exc}", file=sys.stderr)
+            print(f"speechbot: nothing added: {unhashed(str(exc))}", file=sys.stderr)
             return 1
 
     async def work(service: SearchService) -> int:
         try:
             report = await service.add_documents(documents, settings.max_upload_bytes)
         except (RefusedChange, ReindexError) as exc:
-            print(f"speechbot: nothing added: {exc}", file=sys.stderr)
+            print(f"speechbot: nothing added: {unhashed(str(exc))}", file=sys.stderr)
             return 1
         for speech in report.speeches:
-            print(f"added {speech.id}\t{speech.title}\t{speech.source_file}")
+            print(f"added {speech.id}\t{speech.title}\t{file_label(speech.source_file)}")
         _print_report(report.reindex, file=sys.stdout)
         return 0
 
@@ -483,19 +515,39 @@ def run_bot(settings: Settings) -> None:
         application.run_polling()
 
 
-def hit_json(hit: Hit) -> dict[str, object]:
+def hits_json(hits: list[Hit], titled: Callable[[str], str] = str) -> list[dict[str, object]]:
+    """Hits as JSON, titles told apart and in one script, files by the names an admin knows."""
+    from bot.view.render import reply_titles
+
+    titles = reply_titles(hits)
+    return [hit_json(hit, {k: titled(v) for k, v in titles.items()}) for hit in hits]
+
+
+def hit_json(hit: Hit, titles: dict[str, str] | None = None) -> dict[str, object]:
+    titles = titles or {}
+    a, b = hit.answer_span
     return {
         "rank": hit.rank,
         "score": hit.score,
         "chunk_id": hit.chunk_id,
         "speech_id": hit.speech_id,
-        "speech_title": hit.speech_title,
-        "source_file": hit.source_file,
+        "speech_title": titles.get(hit.speech_id, hit.speech_title),
+        "source_title": hit.source_title,
+        "source_file": file_label(hit.source_file),
         "position": hit.position,
         "text": hit.text,
         "best_sentence": hit.best_sentence,
+        "answer": hit.shown_text[a:b],
+        "answer_position": hit.answer_position,
         "matched_terms": hit.matched_terms,
-        "also_in": [asdict(r) for r in hit.also_in],
+        "also_in": [
+            {
+                "speech_id": r.speech_id,
+                "speech_title": titles.get(r.speech_id, r.speech_title),
+                "position": r.position,
+            }
+            for r in hit.also_in
+        ],
     }
 
 

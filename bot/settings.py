@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 from telegram.constants import FileSizeLimit
 
-from bot.view.script import TRADITIONAL_VARIANTS
+from bot.view.script import DEFAULT_VARIANT, TRADITIONAL_VARIANTS
 from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.semantic.choice import EmbedderChoice, parse_embedder
 
@@ -62,7 +62,9 @@ class Settings:
     user_hash_salt: str = field(default="", repr=False)
     log_retention_days: int = 90
     max_upload_bytes: int = 5 * 1024 * 1024
-    traditional_variant: str = "s2t"  # OpenCC configuration for Traditional readers (s2t, s2tw, s2hk, s2twp)
+    # OpenCC configuration for Traditional readers whose region neither their question nor their Telegram
+    # language tells (s2tw, s2hk, s2twp; s2t, OpenCC's own forms such as 爲, only when asked for).
+    traditional_variant: str = DEFAULT_VARIANT
     # On stop, updates in hand are answered for this long; what is left then gets a short "ask later".
     # With the few updates held at once (bot/shutdown.py) a stop ends within this plus a few seconds,
     # inside the TimeoutStopSec=30 of README's unit file.
@@ -109,7 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     webhook_url = get("WEBHOOK_URL")
     if webhook_url and not webhook_url.startswith("https://"):
         raise SettingsError("WEBHOOK_URL must start with https:// (Telegram only calls HTTPS webhooks)")
-    variant = get("TRADITIONAL_VARIANT") or "s2t"
+    variant = get("TRADITIONAL_VARIANT") or DEFAULT_VARIANT
     if variant not in TRADITIONAL_VARIANTS:
         raise SettingsError(f"TRADITIONAL_VARIANT must be one of {', '.join(TRADITIONAL_VARIANTS)}, got {variant!r}")
     try:

@@ -1,6 +1,9 @@
 """The results contract: what a search gives its callers (the bot, the command line, the evaluation).
 
 Handlers and printers show what a Hit carries and nothing else; they never reach back into an index.
+Every search fact a reply needs travels here: the text as the reader is to see it (and why it differs
+from the source), the answering sentence, the clause that answers, the excerpt to show, the words
+worth bold.
 """
 
 from __future__ import annotations
@@ -15,11 +18,24 @@ class Confidence(StrEnum):
     NONE = "none"  # the corpus does not speak about this
 
 
+class TextNote(StrEnum):
+    """Why the text a reader is shown differs from the source file's (the source is one button away)."""
+
+    NONE = ""
+    READ_BACK = "read_back"  # a synonym spinner's words read back (效劳 → 服务)
+    REPAIRED = "repaired"  # encoding damage repaired (納入?yún)⒃u → 納入參評)
+    BOTH = "both"
+
+
 @dataclass(frozen=True)
 class SpeechRef:
+    """A speech named in a reply: what tells it apart from another of the same title comes with it."""
+
     speech_id: str
     speech_title: str
     position: int
+    source_title: str = ""  # the source's own title when speech_title was derived from the text
+    source_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -30,14 +46,29 @@ class Hit:
     speech_id: str
     speech_title: str
     source_file: str
-    position: int
+    position: int  # the paragraph the passage starts at (第N段)
     section: str
-    text: str
+    text: str  # as the source file has it
     best_sentence: str
     matched_terms: list[str]
     also_in: list[SpeechRef] = field(default_factory=list)
     best_span: tuple[int, int] = (0, 0)  # the best sentence's place in text
-    term_spans: list[tuple[int, int]] = field(default_factory=list)  # matched terms in text, for bold
+    term_spans: list[tuple[int, int]] = field(default_factory=list)  # the rare matched words in text, for bold
+    source_title: str = ""  # the source's own title when speech_title was derived from the text
+    reader_text: str = ""  # text as the reader is shown it (same length as text, so every span holds)
+    note: TextNote = TextNote.NONE  # why reader_text differs from text
+    answer_span: tuple[int, int] = (0, 0)  # the clause of the best sentence that answers (≤ 80 characters)
+    excerpt: tuple[int, int] = (0, 0)  # the part to show in a reply (about 200 characters around the answer)
+    last_position: int = 0  # the paragraph the passage ends at (a passage may pack short paragraphs)
+    answer_position: int = 0  # the paragraph holding the answering clause: what a citation names
+
+    @property
+    def ref(self) -> SpeechRef:
+        return SpeechRef(self.speech_id, self.speech_title, self.position, self.source_title, self.source_file)
+
+    @property
+    def shown_text(self) -> str:
+        return self.reader_text or self.text
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
+from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
+from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.ranker import RankerModel, ranker_path
 from retrieval.ranking.retriever import Retriever, load_model
 from retrieval.results import Answer
@@ -193,6 +195,13 @@ class SearchService:
         """Until the meaning model has loaded or failed to (a one-shot command answers with it)."""
         if self._loading is not None:
             await asyncio.shield(self._loading)
+
+    async def passage_marks(
+        self, index: Index, chunk: Chunk, question: str
+    ) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+        """What to mark in a passage opened from a reply (its answering sentence, its rare matched words),
+        worked out off the event loop: cutting the question takes jieba a while."""
+        return await asyncio.to_thread(passage_marks, index, chunk, question)
 
     async def wait_for_vectors(self) -> None:
         """Until the model is in and the embedding job has caught up with the current corpus (tests,

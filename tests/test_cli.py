@@ -20,10 +20,13 @@ FIELDS = {
     "chunk_id",
     "speech_id",
     "speech_title",
+    "source_title",
     "source_file",
     "position",
     "text",
     "best_sentence",
+    "answer",
+    "answer_position",
     "matched_terms",
     "also_in",
 }
@@ -73,20 +76,28 @@ def test_search_answers_one_json_line_per_stdin_query_in_order(env: dict[str, st
     assert 1 <= len(first) <= 3 and set(first[0]) == FIELDS
     assert "50万" in first[0]["best_sentence"] and first[0]["speech_id"] == "000-1"
     assert answers[1]["results"] == [] and answers[2]["results"] == []
-    # 004's two speeches share a numbered title, so each is titled from its own text
-    assert answers[6]["results"][0]["speech_title"].startswith("金華市：全市質量強市工作推進會讲话")
+    # 004's two speeches share a numbered title, so each is titled from its own text, in its own script
+    first = answers[6]["results"][0]
+    assert first["speech_title"].startswith("金華市：全市質量強市工作推進會講話") and first["source_file"] == "004.txt"
+    assert all("_342c" not in line for line in done.stdout.splitlines())
+    simplified = speechbot(env, "search", "--json", "--script", "simplified", "金華市質量強鎮試點")
+    assert json.loads(simplified.stdout)["results"][0]["speech_title"].startswith("金华市：全市质量强市工作推进会讲话")
 
 
 def test_speeches_lists_id_title_file_and_paragraphs(env: dict[str, str]) -> None:
     done = speechbot(env, "speeches")
     rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert [r[0] for r in rows] == ["000-1", "004-1", "004-2"]
-    assert rows[1][1].startswith("金華市：") and rows[1][2] == "004_342c7815cd97eb2a.txt" and int(rows[1][3]) > 5
+    # files by the names an admin knows; each title wholly in its speech's script
+    assert rows[1][1].startswith("金華市：全市質量強市工作推進會講話")
+    assert rows[1][2] == "004.txt" and int(rows[1][3]) > 5
+    assert rows[0][2] == "000.txt" and "_" not in done.stdout
 
 
 def test_ask_shows_the_passage_with_its_speech_or_says_nothing_was_found(env: dict[str, str]) -> None:
     found = speechbot(env, "ask", "区长质量奖的奖金是多少")
-    assert "1. 质量工作会议上的讲话稿 · 第" in found.stdout and "50万" in found.stdout
+    assert "答：……现在我们的区长质量奖的奖金是50万……（《质量工作会议上的讲话稿》第6段）" in found.stdout
+    assert "1. 质量工作会议上的讲话稿 · 第" in found.stdout
     missing = speechbot(env, "ask", "红烧肉怎么做")
     assert "没有谈到" in missing.stdout
     empty = speechbot(env, "ask", "  ")

@@ -16,6 +16,7 @@ from bot.records import hash_user
 from bot.view.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key
 from retrieval.ingest.folder import Refusal, RefusedChange
 from retrieval.service import ChangeReport, ReindexBusy, ReindexError, SearchService
+from retrieval.shown import file_label, unhashed
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,10 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await progress.edit_text("索引正在重建中，请稍候。")
         return
     except ReindexError as exc:
-        await progress.edit_text(f"❌ 重建失败，继续使用原索引。\n{escape(str(exc))}")
+        await progress.edit_text(f"❌ 重建失败，继续使用原索引。\n{escape(unhashed(str(exc)))}")
         return
     lines = [f"✅ 索引已重建：{report.speeches} 篇讲话，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"]
-    lines += [f"⚠️ 跳过 {escape(p[:200])}" for p in report.problems[:MAX_PROBLEMS_SHOWN]]
+    lines += [f"⚠️ 跳过 {escape(unhashed(p)[:200])}" for p in report.problems[:MAX_PROBLEMS_SHOWN]]
     if len(report.problems) > MAX_PROBLEMS_SHOWN:
         lines.append(f"……另有 {len(report.problems) - MAX_PROBLEMS_SHOWN} 个文件被跳过（见日志）。")
     await progress.edit_text("\n".join(lines))
@@ -108,7 +109,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "正在加入并重建索引……",
         bot_services.search.add_documents([(document.file_name or "", data)], limit),
         lambda report: (
-            f"✅ 已加入 {escape(report.files[0])}：{len(report.speeches)} 篇讲话"
+            f"✅ 已加入 {escape(file_label(report.files[0]))}：{len(report.speeches)} 篇讲话"
             f"（{escape('、'.join(s.title for s in report.speeches[:5]))}）。"
         ),
     )
@@ -128,7 +129,8 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         data = encode(ConfirmRemove(speech_id))
         button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=data)
         await update.effective_message.reply_text(
-            f"《{escape(speech.title)}》所在的文件 {escape(speech.source_file)} 共有 {len(siblings)} 篇讲话，"
+            f"《{escape(speech.title)}》所在的文件 {escape(file_label(speech.source_file))} "
+            f"共有 {len(siblings)} 篇讲话，"
             "移出文件会一并移出它们（文件移到 removed/，可用 /restore 恢复）。",
             reply_markup=InlineKeyboardMarkup([[button]]),
         )
@@ -150,7 +152,7 @@ async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id:
         "正在移出并重建索引……",
         services(context).search.remove_file_of(speech_id),
         lambda report: (
-            f"✅ 已移出 {escape(report.files[0])}（{len(report.speeches)} 篇讲话），文件在 removed/ 中，"
+            f"✅ 已移出 {escape(file_label(report.files[0]))}（{len(report.speeches)} 篇讲话），文件在 removed/ 中，"
             "可用 /restore 恢复。"
         ),
     )
@@ -159,16 +161,39 @@ async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id:
 async def restore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_admin(update, context, "restore"):
         return
-    search = services(context).search
+    message = update.effective_message
+    if message is None:
+        return
+    removed = services(context).search.removed_files()
     if context.args:
-        await _restore(update, context, " ".join(context.args))
-        return
-    removed = search.removed_files()
+        wanted = " ".join(context.args)
+        named = [n for n in removed if wanted in (n, file_label(n))]
+        if len(named) > 1:  # two removed files that differ only by their hash: the buttons tell them apart
+            removed = named
+        else:
+            await _restore(update, context, named[0] if named else wanted)
+            return
     if not removed:
-        await update.effective_message.reply_text("没有被移出的文件。")
+        await message.reply_text("没有被移出的文件。")
         return
-    rows = [[InlineKeyboardButton(name[:60], callback_data=encode(Restore(name_key(name))))] for name in removed[:20]]
-    await update.effective_message.reply_text("选择要恢复的文件：", reply_markup=InlineKeyboardMarkup(rows))
+    labels = removed_labels(removed[:20])
+    rows = [[InlineKeyboardButton(labels[n][:60], callback_data=encode(Restore(name_key(n))))] for n in removed[:20]]
+    await message.reply_text("选择要恢复的文件：", reply_markup=InlineKeyboardMarkup(rows))
+
+
+def removed_labels(names: list[str]) -> dict[str, str]:
+    """Removed files by the names an admin knows (003.txt); files whose names differ only by their content
+    hash are numbered in the order they were listed (003.txt（1）, 003.txt（2）)."""
+    labels = {n: file_label(n) for n in names}
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    seen: dict[str, int] = {}
+    for name, label in labels.items():
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            labels[name] = f"{label}（{seen[label]}）"
+    return labels
 
 
 async def restore_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -189,7 +214,7 @@ async def _restore(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str
         context,
         "正在恢复并重建索引……",
         services(context).search.restore_file(name),
-        lambda report: f"✅ 已恢复 {escape(report.files[0])}（{len(report.speeches)} 篇讲话）。",
+        lambda report: f"✅ 已恢复 {escape(file_label(report.files[0]))}（{len(report.speeches)} 篇讲话）。",
     )
 
 
@@ -201,14 +226,14 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
         report: ChangeReport = await change
     except RefusedChange as exc:
         await progress.edit_text(
-            f"❌ 未改动语料：{UPLOAD_REFUSALS[exc.reason].format(limit=limit)}\n<i>{escape(str(exc))}</i>"
+            f"❌ 未改动语料：{UPLOAD_REFUSALS[exc.reason].format(limit=limit)}\n<i>{escape(unhashed(str(exc)))}</i>"
         )
         return
     except ReindexBusy:
         await progress.edit_text("索引正在重建中，请稍候再试。")
         return
     except ReindexError as exc:
-        await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(str(exc))}")
+        await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(unhashed(str(exc)))}")
         return
     except asyncio.CancelledError:  # the bot is stopping (bot/shutdown.py): the change was rolled back
         await progress.edit_text("❌ 服务正在重启，语料和索引保持原样，请稍后再试。")

@@ -12,12 +12,17 @@ from bot.handlers.replies import reader_writer
 from bot.input import prepare_question
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
-from bot.view.render import passage_html
-from bot.view.shown import shown_hits
+from bot.view.render import passage_html, reply_titles
+from retrieval.results import Hit
 
 MAX_RESULTS = 10
 HINT = "输入问题，例如：区长质量奖的奖金是多少"
 NOTHING = "没有找到相关段落，换个说法试试"
+
+
+def _answer(hit: Hit) -> str:
+    a, b = hit.answer_span if hit.answer_span[1] > hit.answer_span[0] else hit.best_span
+    return hit.shown_text[a:b][:120]
 
 
 def handlers() -> list[BaseHandler]:
@@ -39,15 +44,15 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     started = time.perf_counter()
     found = (await bot_services.search.search(question, MAX_RESULTS)).hits
     latency_ms = (time.perf_counter() - started) * 1000
-    hits, notes = shown_hits(bot_services.search.index, found)
+    titles = reply_titles(found)
     results = [
         InlineQueryResultArticle(
             id=hit.chunk_id,
-            title=writer.text(hit.speech_title),
-            description=writer.text(f"第{hit.position}段 · {hit.best_sentence[:120]}"),
-            input_message_content=InputTextMessageContent(passage_html(hit, hit.rank, writer, note)),
+            title=writer.text(titles[hit.speech_id]),
+            description=writer.text(f"第{hit.answer_position}段 · {_answer(hit)}"),
+            input_message_content=InputTextMessageContent(passage_html(hit, hit.rank, writer, titles)),
         )
-        for hit, note in zip(hits, notes, strict=True)
+        for hit in found
     ]
     nothing = InlineQueryResultsButton(text=writer.words(NOTHING), start_parameter="inline")
     # The answer is per reader's script, so Telegram must not hand one reader's cached answer to another.

@@ -9,7 +9,7 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.commands import show_admin_commands
+from bot.commands import ADMIN_COMMANDS, show_admin_commands
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.input import prepare_question
@@ -18,8 +18,6 @@ from bot.records import hash_user, question_key
 from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
 from bot.view.keyboards import answer_keyboard, examples_keyboard
 from bot.view.render import answer_html, no_answer_html
-from bot.view.shown import shown_hits
-from retrieval.results import Confidence
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to
@@ -35,6 +33,11 @@ INTRO = (
 WHAT_I_DO = "我只能回答文字问题，比如“区长质量奖的奖金是多少”。发送 /help 查看用法。"
 EMPTY = "请在命令后写上问题，例如：/ask 区长质量奖的奖金是多少"
 SLOW_DOWN = "提问太快了，请 {seconds} 秒后再试。"
+ADMIN_HELP = (
+    "\n\n管理员命令：\n"
+    + "\n".join(f"/{c.command} — {c.description}" for c in ADMIN_COMMANDS)
+    + "\n发送 .txt、.docx 或 .md 文件即可加入讲话稿。"
+)
 
 
 def handlers() -> list[BaseHandler]:
@@ -65,12 +68,18 @@ def handlers() -> list[BaseHandler]:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: what the bot does, three example questions; for an admin, the admin commands too."""
+    message = update.effective_message
+    if message is None:
+        return
     user = update.effective_user
-    if user is not None and user.id in services(context).settings.admin_ids:
+    admin = user is not None and user.id in services(context).settings.admin_ids
+    if admin and user is not None:
         await show_admin_commands(context.bot, user.id)
     writer = reader_writer(update, context)
-    await update.effective_message.reply_text(
-        writer.words(INTRO).format(username=escape(context.bot.username or "bot")),
+    intro = INTRO + (ADMIN_HELP if admin else "")
+    await message.reply_text(
+        writer.words(intro).format(username=escape(context.bot.username or "bot")),
         reply_markup=examples_keyboard(EXAMPLES, writer),
     )
 
@@ -132,19 +141,18 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     hits = found.hits
     latency_ms = (time.perf_counter() - started) * 1000
     key = question_key(question)
+    quote = message.chat.type != ChatType.PRIVATE
     if hits:
-        page, notes = shown_hits(bot_services.search.index, hits[:per_page])
+        page = hits[:per_page]
         await message.reply_text(
-            answer_html(
-                question, page, note=note, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
-            ),
+            answer_html(question, page, note=note, confidence=found.confidence, writer=writer),
             reply_markup=answer_keyboard(
                 key, page, 1, 0, has_more=len(hits) > per_page and MAX_PAGES > 1, writer=writer
             ),
-            do_quote=message.chat.type != ChatType.PRIVATE,
+            do_quote=quote,
         )
     else:
-        await message.reply_text(no_answer_html(question, note, writer), do_quote=message.chat.type != ChatType.PRIVATE)
+        await message.reply_text(no_answer_html(question, note, writer), do_quote=quote)
     # Awaited (after the reply went out), so a stop waits for it: the log row and the question behind the
     # buttons are never lost to a shutdown.
     await bot_services.records.log_question(
@@ -182,7 +190,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     found = await bot_services.search.search(question, shown_after + 1)
     hits = found.hits
     writer = reader_writer(update, context, question)
-    page, notes = shown_hits(bot_services.search.index, hits[more.page * per_page : shown_after])
+    page = hits[more.page * per_page : shown_after]
     if not page:
         await query.answer(writer.words("没有更多结果了。"))
         return
@@ -190,9 +198,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     first = more.page * per_page + 1
     await edit_in_place(
         query.message,
-        answer_html(
-            question, page, first_number=first, unsure=found.confidence is Confidence.LOW, writer=writer, notes=notes
-        ),
+        answer_html(question, page, first_number=first, confidence=found.confidence, writer=writer),
         answer_keyboard(
             more.key,
             page,

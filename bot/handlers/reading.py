@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from html import escape
+from typing import cast
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.context import services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
-from bot.view.callbacks import Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
+from bot.view.callbacks import Cite, Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
 from bot.view.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
 from bot.view.render import (
     SPEECHES_PER_PAGE,
     Marks,
     SpeechRow,
+    cite_html,
     context_html,
     source_html,
     speech_page_html,
@@ -22,10 +24,10 @@ from bot.view.render import (
     speeches_html,
 )
 from bot.view.script import Writer
-from bot.view.shown import file_label, page_texts, speech_copies
+from bot.view.shown import page_texts
 from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.index import Index
-from retrieval.ranking.marks import passage_marks
+from retrieval.shown import file_label, reader_text, text_note
 
 NO_SUCH_SPEECH = "没有编号为 {speech_id} 的讲话。发送 /speeches 查看全部编号。"
 NO_ID = "请写上讲话编号，例如：/speech 000-1（开头几位即可）。发送 /speeches 查看全部编号。"
@@ -44,6 +46,7 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(speech_page_button, pattern=matches(SpeechPage)),
         CallbackQueryHandler(context_button, pattern=matches(Context)),
         CallbackQueryHandler(source_button, pattern=matches(SourceText)),
+        CallbackQueryHandler(cite_button, pattern=matches(Cite)),
     ]
 
 
@@ -60,7 +63,7 @@ async def list_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 def _rows(index: Index, speech_ids: list[str]) -> list[SpeechRow]:
-    copies = speech_copies(index)
+    copies = index.speech_copy_of
     return [
         SpeechRow(
             s,
@@ -83,7 +86,7 @@ def _speech_list(index: Index, page: int, writer: Writer) -> tuple[str, InlineKe
 
 def _paragraphs(index: Index, speech_id: str) -> int:
     chunks = index.speech_chunks(speech_id)
-    return chunks[-1].paragraph if chunks else 0
+    return index.paragraphs_of(chunks[-1].id)[1] if chunks else 0
 
 
 def matching_speeches(index: Index, wanted: str) -> list[str]:
@@ -156,16 +159,18 @@ def _speech_page(
         focus=focus,
         texts=texts,
         note=note,
+        paragraphs={c.id: index.paragraphs_of(c.id) for c in pages[number]},
     )
     return html, speech_keyboard(speech_id, number, len(pages), writer)
 
 
-async def _marks(context: ContextTypes.DEFAULT_TYPE, chunk: Chunk, key: str) -> Marks | None:
-    """The answer to mark in a passage opened from a reply: by the question behind the reply's key."""
+async def _marks(context: ContextTypes.DEFAULT_TYPE, index: Index, chunk: Chunk, key: str) -> Marks | None:
+    """The answer to mark in a passage opened from a reply: by the question behind the reply's key (the
+    question is cut off the event loop)."""
     question = await services(context).records.question_for(key) if key else None
     if not question:
         return None
-    best, terms = passage_marks(services(context).search.index, chunk, question)
+    best, terms = await services(context).search.passage_marks(index, chunk, question)
     return Marks(best, terms)
 
 
@@ -180,7 +185,7 @@ async def read_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     pages = speech_pages(index.speech_chunks(chunk.speech_id))
     number = next(i for i, p in enumerate(pages) if any(c.id == chunk.id for c in p))
-    marks = await _marks(context, chunk, read.key) or Marks((0, len(chunk.text)))
+    marks = await _marks(context, index, chunk, read.key) or Marks((0, len(chunk.text)))
     page = _speech_page(index, chunk.speech_id, number, reader_writer(update, context), (chunk.id, marks))
     if page is None:
         await query.answer(STALE_BUTTON)
@@ -206,9 +211,10 @@ async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         around,
         chunk.id,
         writer,
-        marks=await _marks(context, chunk, read.key),
+        marks=await _marks(context, index, chunk, read.key),
         texts=texts,
         note=note,
+        paragraphs={c.id: index.paragraphs_of(c.id) for c in around},
     )
     await context.bot.send_message(
         update.effective_chat.id, html, reply_markup=context_keyboard(chunk.id, read.key, writer)
@@ -226,5 +232,29 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await update.callback_query.answer()
     writer = reader_writer(update, context)
     note = SOURCE_REPAIRED_NOTE if chunk.repaired else SOURCE_NOTE
-    html = source_html(writer.text(index.speeches[chunk.speech_id].title), chunk, writer, note)
+    title = writer.text(index.speeches[chunk.speech_id].title)
+    html = source_html(title, chunk, writer, note, index.paragraphs_of(chunk.id))
     await context.bot.send_message(update.effective_chat.id, html)
+
+
+async def cite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The passage whole, in the reader's script and the speaker's words, with title and paragraph to paste."""
+    query = cast(CallbackQuery, update.callback_query)
+    chat = update.effective_chat
+    cite = decode(query.data)
+    index = services(context).search.index
+    chunk = index.chunk(cite.chunk_id) if isinstance(cite, Cite) else None
+    if chunk is None or chat is None:
+        await query.answer(STALE_BUTTON)
+        return
+    await query.answer()
+    speech = index.speeches[chunk.speech_id]
+    html = cite_html(
+        speech.title,
+        speech.source_title,
+        index.paragraphs_of(chunk.id),
+        reader_text(chunk),
+        text_note(chunk),
+        reader_writer(update, context),
+    )
+    await context.bot.send_message(chat.id, html)

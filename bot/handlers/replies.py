@@ -6,10 +6,11 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.view.script import Script, Writer, writer_for
+from bot.view.script import REGION_VARIANTS, Script, Writer, regional_variant, writer_for
 
 STALE_BUTTON = "这个按钮已失效，请重新提问。"
 LAST_SCRIPT = "script"  # user_data key: the script the reader last wrote in
+LAST_VARIANT = "variant"  # user_data key: the regional Traditional forms the reader last wrote in
 TRADITIONAL_LANGUAGES = {"zh-hant", "zh-tw", "zh-hk", "zh-mo"}
 
 
@@ -26,16 +27,25 @@ async def edit_in_place(message: object, text: str, markup: InlineKeyboardMarkup
 
 def reader_writer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str | None = None) -> Writer:
     """The reader's script for this reply: the question's own, else the one they last wrote in (kept per user),
-    else their Telegram language's (zh-hant, zh-tw, zh-hk), else Simplified. A question with a script sets it."""
-    variant = context.application.bot_data["settings"].traditional_variant
-    user_data = context.user_data if update.effective_user is not None else None
+    else their Telegram language's (zh-hant, zh-tw, zh-hk), else Simplified. Traditional in their region's
+    forms: the question's, else their Telegram language's region, else the ones they wrote last, else the
+    deployment's. A question that tells either sets it for what follows."""
+    default = context.application.bot_data["settings"].traditional_variant
+    user = update.effective_user
+    user_data = context.user_data if user is not None else None
     last = user_data.get(LAST_SCRIPT) if user_data is not None else None
-    if last is None and update.effective_user is not None:
-        language = (update.effective_user.language_code or "").lower()
-        last = Script.TRADITIONAL if language in TRADITIONAL_LANGUAGES else None
-    writer = writer_for(question, last, variant) if question is not None else Writer(last or Script.SIMPLIFIED, variant)
+    language = (user.language_code or "").lower() if user is not None else ""
+    if last is None and language in TRADITIONAL_LANGUAGES:
+        last = Script.TRADITIONAL
+    variant = REGION_VARIANTS.get(language) or (user_data.get(LAST_VARIANT) if user_data is not None else None)
+    if question is None:
+        writer = Writer(last or Script.SIMPLIFIED, variant or default)
+    else:
+        writer = writer_for(question, last, regional_variant(question) or variant or default)
     if user_data is not None:
         user_data[LAST_SCRIPT] = writer.script
+        if question is not None and regional_variant(question):
+            user_data[LAST_VARIANT] = writer.variant
     return writer
 
 

@@ -37,6 +37,7 @@ class TerminalChat:
         self.chat = server.private_chat(LOCAL_ADMIN_ID, first_name="You")
         self.seen: dict[int, str] = {}
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data) of the last keyboard shown
+        self.at_prompt = False  # the prompt is on screen, the user typing after it
 
     async def handle(self, line: str) -> None:
         line = line.strip()
@@ -113,12 +114,20 @@ class TerminalChat:
             await asyncio.sleep(SETTLE_SECONDS)
 
     def say(self, text: str) -> None:
-        if self.interactive:  # over the prompt line the user may be typing on, then the prompt again
+        if self.interactive and self.at_prompt:  # over the line the user is typing on, then that line again
             typed = _typed_so_far()
             print(f"\r\033[K{text}", file=self.out)
             print(f"{PROMPT}{typed}", end="", file=self.out, flush=True)
-        else:
+        else:  # the prompt comes with the next read
             print(text, file=self.out, flush=True)
+
+    async def read_line(self, stdin: TextIO) -> str | None:
+        """The user's next line; None at end of input (Ctrl-D)."""
+        self.at_prompt = self.interactive
+        try:
+            return await asyncio.to_thread(_read_line, stdin, self.interactive)
+        finally:
+            self.at_prompt = False
 
 
 def _typed_so_far() -> str:
@@ -139,7 +148,7 @@ async def run_chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = 
             watcher = asyncio.create_task(terminal.watch())
             try:
                 while True:
-                    line = await asyncio.to_thread(_read_line, stdin, interactive)
+                    line = await terminal.read_line(stdin)
                     if line is None:
                         break
                     if not interactive and line.strip():

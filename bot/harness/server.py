@@ -650,13 +650,18 @@ class FakeTelegramServer:
 
     # ------------------------------------------------------------------ Python API: users act
 
-    def user(self, user_id: int, first_name: str = "Test", username: str | None = None) -> User:
-        """A user who can write to the bot in groups or send inline queries."""
-        return User(id=user_id, first_name=first_name, username=username)
+    def user(
+        self, user_id: int, first_name: str = "Test", username: str | None = None, language_code: str | None = "en"
+    ) -> User:
+        """A user who can write to the bot in groups or send inline queries (in Telegram's language
+        `language_code`, as their app sends it)."""
+        return User(id=user_id, first_name=first_name, username=username, language_code=language_code)
 
-    def private_chat(self, user_id: int, first_name: str = "Test", username: str | None = None) -> Chat:
+    def private_chat(
+        self, user_id: int, first_name: str = "Test", username: str | None = None, language_code: str | None = "en"
+    ) -> Chat:
         """The private chat between the bot and a user (chat id = user id)."""
-        chat = Chat(id=user_id, type="private", user=self.user(user_id, first_name, username))
+        chat = Chat(id=user_id, type="private", user=self.user(user_id, first_name, username, language_code))
         self._chats[user_id] = chat
         return chat
 

@@ -50,6 +50,13 @@ class SourceText:
 
 
 @dataclass(frozen=True)
+class Cite:
+    """A passage whole, with its title and paragraph, ready to paste into a paper."""
+
+    chunk_id: str
+
+
+@dataclass(frozen=True)
 class OpenSpeech:
     """A whole speech opened at a page, as a new message (the answer it came from stays)."""
 
@@ -111,6 +118,7 @@ Button = (
     | Context
     | ReadAt
     | SourceText
+    | Cite
     | OpenSpeech
     | SpeechPage
     | ListPage
@@ -169,6 +177,7 @@ FORMATS = (
     Format(Context, "c", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
     Format(ReadAt, "a", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
     Format(SourceText, "r", (Field("chunk_id", _PASSAGE),)),
+    Format(Cite, "q", (Field("chunk_id", _PASSAGE),)),
     Format(OpenSpeech, "o", (Field("speech_id", _ID), Field("page", r"\d{1,4}"))),
     Format(SpeechPage, "s", (Field("speech_id", _ID), Field("page", r"\d{1,4}"))),
     Format(ListPage, "l", (Field("page", r"\d{1,4}"),)),

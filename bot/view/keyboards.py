@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.view.callbacks import (
     Button,
+    Cite,
     Context,
     Example,
     Feedback,
@@ -39,11 +40,13 @@ def _keyed(make: type[Context] | type[ReadAt], chunk_id: str, key: str) -> Conte
 def answer_keyboard(
     key: str, hits: list[Hit], first_number: int, page: int, has_more: bool, writer: Writer = SIMPLIFIED
 ) -> InlineKeyboardMarkup:
-    """Per passage: its context and its whole speech (opened at its page); then paging and 👍/👎."""
+    """Per passage: its context (the whole passage with those around it), its whole speech (opened at its
+    page) and a citation to paste; then paging and 👍/👎."""
     numbered = list(enumerate(hits, start=first_number))
     rows = [
         [_button(f"📖 {n} 上下文", _keyed(Context, h.chunk_id, key), writer) for n, h in numbered],
         [_button(f"📄 {n} 全文", _keyed(ReadAt, h.chunk_id, key), writer) for n, h in numbered],
+        [_button(f"📋 {n} 引用", Cite(h.chunk_id), writer) for n, h in numbered],
     ]
     paging = []
     if page > 0:

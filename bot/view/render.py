@@ -9,65 +9,30 @@ the reader's script by a Writer (bot.view.script) once its marks are in place.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 from bot.view.script import SIMPLIFIED, Writer
-from retrieval.ingest.chunking import Chunk, sentence_spans
-from retrieval.results import Hit
+from bot.view.shown import note_line
+from bot.view.titles import distinct_titles
+from retrieval.ingest.chunking import Chunk
+from retrieval.results import Confidence, Hit, SpeechRef, TextNote
 
 MESSAGE_LIMIT = 4096
-CROP_CHARS = 350
+# A page of answers fits a phone's screen or two: passages are cut to their answering clause, last
+# first, until the page is within this many characters (as the reader sees them).
+PAGE_CHARS = 900
 ELLIPSIS = "…"
-
-
-def crop_window(
-    text: str, best: tuple[int, int], bold: Sequence[tuple[int, int]] = (), limit: int = CROP_CHARS
-) -> tuple[int, int]:
-    """Whole sentences around the best one, up to `limit` characters.
-
-    A best sentence longer than that (speeches string clauses with commas) is
-    cut to the run of clauses holding the most matched terms.
-    """
-    if len(text) <= limit:
-        return 0, len(text)
-    start, end = best
-    if end - start > limit:
-        return _densest_clauses(text, best, bold, limit)
-    spans = sentence_spans(text)
-    before = [s for s in spans if s[1] <= start][::-1]
-    after = [s for s in spans if s[0] >= end]
-    while before or after:
-        grew = False
-        if after and after[0][1] - start <= limit:
-            end = after.pop(0)[1]
-            grew = True
-        if before and end - before[0][0] <= limit:
-            start = before.pop(0)[0]
-            grew = True
-        if not grew:
-            break
-    return start, end
-
-
-def _densest_clauses(
-    text: str, sentence: tuple[int, int], bold: Sequence[tuple[int, int]], limit: int
-) -> tuple[int, int]:
-    start, end = sentence
-    clause_starts = [start] + [i + 1 for i in range(start, end - 1) if text[i] in "，,；;、："]
-
-    def marked(a: int) -> int:
-        b = min(a + limit, end)
-        return sum(max(0, min(b, y) - max(a, x)) for x, y in bold)
-
-    first = max(clause_starts, key=lambda a: (marked(a), -a))
-    return first, min(first + limit, end)
+GAP = "……"
+MAX_ALSO_IN = 2
+# Closing marks a sentence may end with: a clause that stops before only these ends its sentence.
+SENTENCE_CLOSE = '。！？；;!?”’"」』）) \n'
 
 
 @dataclass(frozen=True)
 class Marks:
-    """What to mark in a passage: its answering sentence (underlined) and the question's words (bold)."""
+    """What to mark in a passage: its answering sentence (underlined) and its rare matched words (bold)."""
 
     best: tuple[int, int]
     terms: Sequence[tuple[int, int]] = ()
@@ -99,22 +64,58 @@ def marked_html(text: str, window: tuple[int, int], best: tuple[int, int], bold:
     return prefix + "".join(runs) + suffix
 
 
-def passage_html(hit: Hit, number: int, writer: Writer = SIMPLIFIED, note: str = "") -> str:
-    """One result: title and 第N段, the passage cropped around its answer, its copies, a note on its text."""
-    heading = f"<b>{number}. {escape(hit.speech_title, quote=False)}</b> · 第{hit.position}段"
-    window = crop_window(hit.text, hit.best_span, hit.term_spans)
-    body = marked_html(hit.text, window, hit.best_span, hit.term_spans)
+def paragraph_label(first: int, last: int) -> str:
+    """第3段, or 第3–4段 for a passage that packs short paragraphs."""
+    return f"第{first}段" if last <= first else f"第{first}–{last}段"
+
+
+def passage_html(
+    hit: Hit, number: int, writer: Writer = SIMPLIFIED, titles: Mapping[str, str] | None = None, short: bool = False
+) -> str:
+    """One result: title and 第N段, the passage cut around its answer (to the answering clause when
+    `short`), the other speeches holding it, a note when its text is not the source's."""
+    titles = titles or {}
+    title = titles.get(hit.speech_id, hit.speech_title)
+    heading = f"<b>{number}. {escape(title, quote=False)}</b> · {paragraph_label(hit.position, hit.last_position)}"
+    window = hit.answer_span if short else hit.excerpt
+    if window[1] <= window[0]:
+        window = (0, len(hit.text))
+    body = marked_html(hit.shown_text, window, hit.best_span, hit.term_spans)
     lines = [heading, body]
     if hit.also_in:
-        others = "；".join(f"{escape(r.speech_title, quote=False)} 第{r.position}段" for r in hit.also_in[:4])
-        more = f" 等{len(hit.also_in)}篇" if len(hit.also_in) > 4 else ""
+        others = "；".join(
+            f"{escape(titles.get(r.speech_id, r.speech_title), quote=False)} 第{r.position}段"
+            for r in hit.also_in[:MAX_ALSO_IN]
+        )
+        more = f" 等{len(hit.also_in)}篇" if len(hit.also_in) > MAX_ALSO_IN else ""
         lines.append(f"<i>同一段落亦见：{others}{more}</i>")
-    if note:
-        lines.append(f"<i>{escape(note, quote=False)}</i>")
+    if note_line(hit.note):
+        lines.append(f"<i>{escape(note_line(hit.note), quote=False)}</i>")
     return writer.html("\n".join(lines))
 
 
+def answer_line(hit: Hit, title: str, writer: Writer = SIMPLIFIED) -> str:
+    """答：the clause that answers, and where it stands: 答：……奖金是50万……（《title》第6段）."""
+    text = hit.shown_text
+    a, b = hit.answer_span
+    if b <= a:
+        a, b = hit.best_span
+    sentence_start, sentence_end = hit.best_span
+    while sentence_end > b and text[sentence_end - 1] in SENTENCE_CLOSE:
+        sentence_end -= 1
+    lead = GAP if a > sentence_start else ""
+    tail = GAP if b < sentence_end else ""
+    clause = " ".join(text[a:b].split())
+    where = f"（《{escape(title, quote=False)}》第{hit.answer_position or hit.position}段）"
+    return writer.html(f"<b>答：</b>{lead}{escape(clause, quote=False)}{tail}{where}")
+
+
 UNSURE_NOTE = "没有找到直接回答，最接近的是："
+
+
+def reply_titles(hits: Sequence[Hit]) -> dict[str, str]:
+    """The titles of a reply's speeches (its passages' and their copies'), no two the same."""
+    return distinct_titles([ref for hit in hits for ref in (hit.ref, *hit.also_in)])
 
 
 def answer_html(
@@ -122,33 +123,76 @@ def answer_html(
     hits: Sequence[Hit],
     first_number: int = 1,
     note: str = "",
-    unsure: bool = False,
+    confidence: Confidence = Confidence.HIGH,
     writer: Writer = SIMPLIFIED,
-    notes: Sequence[str] = (),
+    limit: int = PAGE_CHARS,
 ) -> str:
-    """The reply to a question: its passages (each with its note), numbered from first_number, within the limit.
+    """The reply to a question: the question as typed, the answer first (when the gate is sure and this is
+    the first page), then the passages numbered from first_number, cut until the page fits `limit`.
 
-    `unsure`: the gate doubts the corpus answers this; the passages are offered as the closest found."""
-    header = f"🔎 <b>{escape(_shorten(question, 60), quote=False)}</b>"
-    parts = [writer.html(header)] + ([writer.html(f"<i>{escape(note, quote=False)}</i>")] if note else [])
-    if unsure:
+    A doubtful answer (low confidence) has no answer line: it says so and offers the closest passages."""
+    header = f"🔎 <b>{escape(_shorten(question, 60), quote=False)}</b>"  # as typed: never converted
+    parts = [header] + ([writer.html(f"<i>{escape(note, quote=False)}</i>")] if note else [])
+    titles = reply_titles(hits)
+    if confidence is Confidence.LOW:
         parts.append(writer.html(f"<i>{UNSURE_NOTE}</i>"))
-    for offset, hit in enumerate(hits):
-        block = passage_html(hit, first_number + offset, writer, notes[offset] if offset < len(notes) else "")
-        if len("\n\n".join([*parts, block])) > MESSAGE_LIMIT:
+    elif hits and first_number == 1:
+        parts.append(answer_line(hits[0], titles.get(hits[0].speech_id, hits[0].speech_title), writer))
+    short = [False] * len(hits)
+    while True:
+        blocks = [passage_html(hit, first_number + k, writer, titles, short[k]) for k, hit in enumerate(hits)]
+        html = "\n\n".join([*parts, *blocks])
+        if visible_length(html) <= limit or all(short):
             break
-        parts.append(block)
-    return "\n\n".join(parts)
+        short[len(short) - 1 - short[::-1].index(False)] = True  # the last passage still whole is cut
+    return _fit(html)
 
 
 def no_answer_html(question: str, note: str = "", writer: Writer = SIMPLIFIED) -> str:
-    """The corpus does not speak about this: say so, and say what it does speak about."""
-    return writer.html(
-        (f"<i>{escape(note, quote=False)}</i>\n" if note else "")
-        + f"这些讲话没有谈到“{escape(_shorten(question, 60), quote=False)}”。\n"
-        "我能回答的是讲话里关于质量工作的问题：质量强市、政府质量奖、食品和特种设备安全、标准化、"
-        "工程质量、质监部门的工作等。换个说法再问，或发送 /speeches 浏览全部讲话。"
+    """The corpus does not speak about this: say so (the question as typed), and say what it does speak about."""
+    before, after = (
+        writer.html("这些讲话没有谈到“"),
+        writer.html(
+            "”。\n我能回答的是讲话里关于质量工作的问题：质量强市、政府质量奖、食品和特种设备安全、标准化、"
+            "工程质量、质监部门的工作等。换个说法再问，或发送 /speeches 浏览全部讲话。"
+        ),
     )
+    lead = writer.html(f"<i>{escape(note, quote=False)}</i>\n") if note else ""
+    return f"{lead}{before}{escape(_shorten(question, 60), quote=False)}{after}"
+
+
+CITE_HEADING = "📋 <b>引用</b>（点按下框即可复制）"
+
+
+def cite_html(
+    title: str,
+    source_title: str,
+    paragraphs: tuple[int, int],
+    text: str,
+    note: TextNote = TextNote.NONE,
+    writer: Writer = SIMPLIFIED,
+) -> str:
+    """A passage with its source, to paste into a paper: the whole text quoted, then title, the source's own
+    title when the shown one was derived, and the paragraph."""
+    source = f"——《{title}》{paragraph_label(*paragraphs)}"
+    if source_title and source_title != title:
+        source += f"（原题《{source_title}》）"
+    quoted = f"“{' '.join(text.split())}”\n{source}"
+    lines = [
+        writer.html("📋 <b>引用</b>（点按下框即可复制）"),
+        f"<pre>{escape(writer.text(quoted), quote=False)}</pre>",
+    ]
+    if note_line(note):
+        lines.append(writer.html(f"<i>{escape(note_line(note), quote=False)}</i>"))
+    return _fit("\n".join(lines))
+
+
+def visible_length(html: str) -> int:
+    """Characters of the message as the reader sees it (tags out, entities read)."""
+    return len(unescape(_TAGS.sub("", html)))
+
+
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -191,10 +235,12 @@ def speech_page_html(
     focus: tuple[str, Marks] | None = None,
     texts: dict[str, str] | None = None,
     note: str = "",
+    paragraphs: Mapping[str, tuple[int, int]] | None = None,
 ) -> str:
     """One page of a speech; `focus` (a passage id and its marks) is pointed at with ▶ and marked.
 
-    `texts` gives the text to show for a passage when it is not its stored text (words read back).
+    `texts` gives the text to show for a passage when it is not its stored text (words read back);
+    `paragraphs` the paragraphs each passage spans.
     """
     heading = (
         f"📄 <b>{escape(title, quote=False)}</b>（第 {number}/{count} 页）\n<i>{escape(source_file, quote=False)}</i>"
@@ -205,7 +251,8 @@ def speech_page_html(
     for chunk in page:
         text = (texts or {}).get(chunk.id, chunk.text)
         if focus is not None and chunk.id == focus[0]:
-            blocks.append(f"<b>▶ 第{chunk.paragraph}段</b>\n{_passage_html(chunk, text, focus[1])}")
+            label = paragraph_label(*(paragraphs or {}).get(chunk.id, (chunk.paragraph, chunk.paragraph)))
+            blocks.append(f"<b>▶ {label}</b>\n{_passage_html(chunk, text, focus[1])}")
         else:
             blocks.append(escape(text, quote=False))
     return _fit(writer.html(f"{heading}\n\n" + "\n\n".join(blocks)))
@@ -219,14 +266,22 @@ def context_html(
     marks: Marks | None = None,
     texts: dict[str, str] | None = None,
     note: str = "",
+    paragraphs: Mapping[str, tuple[int, int]] | None = None,
 ) -> str:
     """A passage with the paragraphs before and after it; the passage pointed at with ▶ and its answer marked
-    (the whole passage in bold when there is no question to mark it by)."""
+    (the whole passage in bold when there is no question to mark it by). Each passage is labelled with the
+    paragraphs it spans (`paragraphs`, 第1–2段), and paragraphs not shown between two passages are named
+    (……第5段略……)."""
     heading = f"📖 <b>{escape(title, quote=False)}</b> · 上下文"
     parts = [heading + (f"\n<i>{escape(note, quote=False)}</i>" if note else "")]
+    shown_to = 0
     for chunk in around:
         text = (texts or {}).get(chunk.id, chunk.text)
-        label = f"第{chunk.paragraph}段"
+        first, last = (paragraphs or {}).get(chunk.id, (chunk.paragraph, chunk.paragraph))
+        if shown_to and first > shown_to + 1:
+            parts.append(f"<i>{GAP}{paragraph_label(shown_to + 1, first - 1)}略{GAP}</i>")
+        shown_to = max(shown_to, last)
+        label = paragraph_label(first, last)
         if chunk.id != focus_id:
             parts.append(f"{label}\n{escape(text, quote=False)}")
         elif marks is None:
@@ -236,9 +291,9 @@ def context_html(
     return _fit(writer.html("\n\n".join(parts)))
 
 
-def source_html(title: str, chunk: Chunk, writer: Writer, note: str) -> str:
+def source_html(title: str, chunk: Chunk, writer: Writer, note: str, paragraphs: tuple[int, int] = (0, 0)) -> str:
     """A passage exactly as its source file has it (script and words), the labels in the reader's script."""
-    label = writer.words(f"原文 · 第{chunk.paragraph}段")
+    label = writer.words(f"原文 · {paragraph_label(*paragraphs) if paragraphs[0] else f'第{chunk.paragraph}段'}")
     parts = [f"📜 <b>{escape(title, quote=False)}</b> · {escape(label, quote=False)}"]
     if note:
         parts.append(f"<i>{escape(writer.words(note), quote=False)}</i>")
@@ -269,8 +324,10 @@ def speeches_html(rows: Sequence[SpeechRow], page: int, writer: Writer = SIMPLIF
         "发送 <code>/speech 编号</code> 阅读全文（编号开头几位即可）。",
         "",
     ]
+    titles = distinct_titles(SpeechRef(r.speech_id, r.title, 0, r.source_title, r.file_name) for r in rows)
     for row in rows[page * SPEECHES_PER_PAGE : (page + 1) * SPEECHES_PER_PAGE]:
-        line = f"<code>{escape(row.speech_id, quote=False)}</code>  {escape(row.title, quote=False)}"
+        title = titles[row.speech_id]
+        line = f"<code>{escape(row.speech_id, quote=False)}</code>  {escape(title, quote=False)}"
         line += f"（{row.paragraphs}段）"
         details = [escape(row.file_name, quote=False)]
         if row.source_title:

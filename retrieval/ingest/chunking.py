@@ -80,6 +80,32 @@ def heads_next(line: str, before: str | None, after: str | None) -> bool:
     return not ENUMERATED.match(after) and not (before is not None and ENUMERATED.match(before))
 
 
+def paragraph_at(text: str, first: int, last: int, offset: int) -> int:
+    """The paragraph at an offset of a passage that packs paragraphs first..last (a body line each, with
+    the headings before it): exact when its body lines number last - first + 1, else `first`."""
+    if last <= first:
+        return first
+    lines = text.split("\n")
+    numbers: list[int] = []  # each line's paragraph, counted from 1; a heading takes the one after it
+    count, waiting = 0, 0
+    for line in lines:
+        if line and not is_heading(line):
+            count += 1
+            numbers.extend([count] * (waiting + 1))
+            waiting = 0
+        else:
+            waiting += 1
+    numbers.extend([max(count, 1)] * waiting)
+    if count != last - first + 1:
+        return first
+    at = 0
+    for line, number in zip(lines, numbers, strict=True):
+        at += len(line) + 1
+        if offset < at:
+            return first - 1 + number
+    return last
+
+
 def search_form(text: str, spun: bool = False) -> str:
     return fold_chars(read_back(text) if spun else text)
 

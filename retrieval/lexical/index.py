@@ -8,6 +8,7 @@ a passage (区长质量奖 vs 区长 质量奖); the word field keeps precision.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,12 +16,14 @@ import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
-from retrieval.ingest.chunking import Chunk, sentence_spans
+from retrieval.excerpts import answer_span, bold_spans, excerpt_span, rare_words
+from retrieval.ingest.chunking import Chunk, is_heading, paragraph_at, sentence_spans
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.lexical.segmenter import Lexicon, Segmenter
 from retrieval.lexical.text import char_bigrams, char_text, char_unigrams, query_word_tokens
 from retrieval.results import Hit, SpeechRef
+from retrieval.shown import reader_text, text_note
 
 # Past this a question is a pasted document; its start says what it is about.
 MAX_QUERY_CHARS = 1000
@@ -100,6 +103,8 @@ class Index:
         self._by_speech: dict[str, list[Chunk]] = {}
         for chunk in self.chunks:
             self._by_speech.setdefault(chunk.speech_id, []).append(chunk)
+        self.last_paragraph = _last_paragraphs(self.chunks)
+        self.speech_copy_of = self._speech_copies()
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -128,6 +133,18 @@ class Index:
         total = sum(self.words.max_idf if idf is None else idf for idf in weights)
         known = sum(idf for idf in weights if idf is not None)
         return known / total if total else 0.0
+
+    def rarity(self, words: Sequence[str]) -> dict[str, float]:
+        """Each word's IDF; for a word the word field lacks (cut otherwise in the passages), its rarest
+        character pair's, which it is at least as rare as (0 when the corpus has none of them)."""
+        rarity = {}
+        for word in set(words):
+            idf = self.words.idf(word_code(word))
+            if idf is None:
+                pairs = [self.bigrams.idf(int(c)) for c in pair_codes(char_text(word))]
+                idf = max((p for p in pairs if p is not None), default=0.0)
+            rarity[word] = idf
+        return rarity
 
     def field_scores(self, query: Query) -> dict[str, np.ndarray]:
         """Each field's BM25 match scores for the question, one per passage."""
@@ -180,13 +197,16 @@ class Index:
         idfs: dict[str, float | None] | None = None,
         sentence_by_meaning: int = -1,
     ) -> Hit:
-        """Passage i as a result: its speech, best sentence and the question's words in it."""
+        """Passage i as a result: its speech, the text the reader sees, the answer and what to mark."""
         chunk = self.chunks[i]
         speech = self.speeches[chunk.speech_id]
         search_text = chunk.search_text
         weights = {w: idf or 0.0 for w, idf in (idfs if idfs is not None else self.word_idfs(query)).items()}
         matched = [w for w in dict.fromkeys(query.words) if w in search_text]
-        best_start, best_end = best_sentence_span(chunk.text, search_text, query, weights, sentence_by_meaning)
+        best = best_sentence_span(chunk.text, search_text, query, weights, sentence_by_meaning)
+        bold = bold_spans(term_spans(search_text, rare_words(matched, self.rarity(matched))), best)
+        answer = answer_span(search_text, best, weights)
+        shown = reader_text(chunk)
         return Hit(
             rank=rank,
             score=round(score, 6),
@@ -197,11 +217,18 @@ class Index:
             position=chunk.paragraph,
             section=chunk.section,
             text=chunk.text,
-            best_sentence=chunk.text[best_start:best_end],
+            best_sentence=chunk.text[best[0] : best[1]],
             matched_terms=matched,
             also_in=self.copies_of(i),
-            best_span=(best_start, best_end),
-            term_spans=term_spans(search_text, [w for w in matched if len(w) > 1]),
+            best_span=best,
+            term_spans=bold,
+            source_title=speech.source_title,
+            reader_text=shown,
+            note=text_note(chunk),
+            answer_span=answer,
+            excerpt=excerpt_span(chunk.text, best, bold),
+            last_position=self.last_paragraph[i],
+            answer_position=paragraph_at(chunk.text, chunk.paragraph, self.last_paragraph[i], answer[0]),
         )
 
     def fullest_copy(self, i: int) -> int:
@@ -228,8 +255,9 @@ class Index:
         for j in self._copies.get(int(self.duplicate_of[i]), ()):
             other = self.chunks[j]
             if other.speech_id != own and other.speech_id not in refs:
+                speech = self.speeches[other.speech_id]
                 refs[other.speech_id] = SpeechRef(
-                    other.speech_id, self.speeches[other.speech_id].title, other.paragraph
+                    other.speech_id, speech.title, other.paragraph, speech.source_title, speech.source_file
                 )
         return list(refs.values())
 
@@ -248,6 +276,25 @@ class Index:
         if text is None:
             text = self._speech_texts[speech_id] = "\n".join(c.search_text for c in self.speech_chunks(speech_id))
         return text
+
+    def paragraphs_of(self, chunk_id: str) -> tuple[int, int]:
+        """The paragraphs a passage spans, first and last (short paragraphs are packed into one passage)."""
+        i = self.chunk_position[chunk_id]
+        return self.chunks[i].paragraph, self.last_paragraph[i]
+
+    def _speech_copies(self) -> dict[str, str]:
+        """Speeches that repeat an earlier one (most of their passages are copies of that speech's): the one
+        each repeats. Worked out once per index, off the event loop, for every speech list."""
+        first_of = self.duplicate_of.tolist()
+        copies: dict[str, str] = {}
+        for speech_id, chunks in self._by_speech.items():
+            sources = Counter(self.chunks[first_of[self.chunk_position[c.id]]].speech_id for c in chunks)
+            sources.pop(speech_id, None)
+            if sources:
+                other, shared = sources.most_common(1)[0]
+                if shared * 2 >= len(chunks):
+                    copies[speech_id] = other
+        return copies
 
     def neighbours(self, chunk_id: str, before: int = 1, after: int = 1) -> list[Chunk]:
         """The passage with those around it in its speech, in reading order."""
@@ -321,6 +368,20 @@ def reply_slots(chunks: Sequence[Chunk], duplicate_of: np.ndarray) -> np.ndarray
         shape=(n, n),
     )
     return connected_components(edges, directed=False)[1].astype(np.int64)
+
+
+def _last_paragraphs(chunks: Sequence[Chunk]) -> list[int]:
+    """The paragraph each passage ends at: the one before the next passage's, in its speech; the last
+    passage of a speech counts its own body lines."""
+    last = []
+    for k, chunk in enumerate(chunks):
+        after = chunks[k + 1] if k + 1 < len(chunks) else None
+        if after is not None and after.speech_id == chunk.speech_id:
+            last.append(max(chunk.paragraph, after.paragraph - 1))
+        else:
+            body = sum(1 for line in chunk.text.split("\n") if line and not is_heading(line))
+            last.append(chunk.paragraph + max(body, 1) - 1)
+    return last
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.view.callbacks import (
     FORMATS,
+    Cite,
     ConfirmRemove,
     Context,
     Example,
@@ -32,6 +33,7 @@ BUTTONS = [
     ReadAt("001-5:16"),
     ReadAt("001-5:16", "0123456789ab"),
     SourceText("001-5:16"),
+    Cite("001-5:16"),
     OpenSpeech("004-2", 0),
     SpeechPage("001-10", 3),
     ListPage(1),

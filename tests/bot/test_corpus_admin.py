@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest
 
 from bot.settings import Settings
 from tests.bot.conftest import ADMIN_ID, USER_ID, Harness, bot_session
+from tests.bot.test_conversation import buttons
 from tests.conftest import DATA_DIR
 from tests.hostile import broken_xml_docx, spaces_bomb
 
@@ -175,7 +177,7 @@ async def test_removing_a_collection_asks_first_and_only_an_admin_may_confirm(ad
     await server.press_button(admin, admin, ask["message_id"], data)
     working = (await server.wait_for_bot_messages(admin.id, after_message_id=ask["message_id"]))[0]
     done = await server.wait_for_edit(admin.id, working["message_id"], timeout=60)
-    assert "已移出 001_eee244ba84f2062c.txt（20 篇讲话）" in done["text"] and "索引现有 5 篇讲话" in done["text"]
+    assert "已移出 001.txt（20 篇讲话）" in done["text"] and "索引现有 5 篇讲话" in done["text"]
 
 
 async def test_non_admins_are_refused_remove_and_restore(admin_bot: Harness) -> None:
@@ -207,3 +209,21 @@ async def test_a_flood_from_one_user_does_not_hold_up_another(admin_bot: Harness
     await admin_bot.app.update_queue.join()  # every flood message handled
     replies = [m["text"] for m in server.bot_messages(flooder.id)]
     assert len(replies) == 21 and sum("提问太快了" in r for r in replies) == 1  # 20 answers, one polite warning
+
+
+async def test_no_hash_names_reach_an_admin_or_a_reader(admin_bot: Harness) -> None:
+    server, admin = admin_bot.server, admin_bot.server.private_chat(ADMIN_ID)
+    shown = [await server.ask(admin, admin, "/speeches")]
+    confirm = await server.ask(admin, admin, "/remove 001-5")
+    assert "001.txt" in confirm["text"]
+    removing = await server.ask(admin, admin, "/remove 003-1")
+    done = await server.wait_for_edit(admin.id, removing["message_id"])
+    assert "已移出 003.txt" in done["text"]
+    listing = await server.ask(admin, admin, "/restore")
+    assert [label for label, _ in buttons(listing)] == ["003.txt"]
+    restoring = await server.ask(admin, admin, "/restore 003.txt")  # by the name the admin was shown
+    back = await server.wait_for_edit(admin.id, restoring["message_id"])
+    assert "已恢复 003.txt" in back["text"]
+    for message in [*shown, confirm, done, listing, back]:
+        labels = " ".join(label for label, _ in buttons(message))
+        assert not re.search(r"[_\-][0-9a-f]{12,}", message["text"] + labels), message["text"]

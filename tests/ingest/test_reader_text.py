@@ -3,11 +3,12 @@ a spun document's words read back with a note, file names without their hash."""
 
 from __future__ import annotations
 
-from bot.view.shown import READ_BACK_NOTE, REPAIRED_NOTE, file_label, reader_text, text_note
 from retrieval.ingest.chunking import chunk_speech, sentence_spans
 from retrieval.ingest.cleaning import repair_encoding
 from retrieval.ingest.corpus import Corpus
 from retrieval.ingest.speeches import Speech
+from retrieval.results import TextNote
+from retrieval.shown import file_label, reader_text, text_note, unhashed
 from tests.conftest import DATA_DIR
 
 BODY = "质量安全事关群众衣食住行,是我们义不容辞的责任。" * 8
@@ -32,7 +33,7 @@ def test_a_question_mark_inside_a_number_does_not_end_a_sentence() -> None:
 
 def test_repaired_passages_say_so(corpus: Corpus) -> None:
     chunk = next(c for c in corpus.chunks if "納入參評范圍" in c.text)
-    assert chunk.repaired and text_note(chunk) == REPAIRED_NOTE
+    assert chunk.repaired and text_note(chunk) is TextNote.REPAIRED
     assert not any(c.repaired for c in corpus.chunks if c.speech_id != "004-1")
 
 
@@ -56,7 +57,7 @@ def test_a_spun_passage_shows_the_speakers_words_and_says_so(corpus: Corpus) -> 
     chunk = next(c for c in corpus.chunks if c.spun and "效劳" in c.text)
     shown = reader_text(chunk)
     assert "效劳" not in shown and "服务" in shown and len(shown) == len(chunk.text)
-    assert text_note(chunk) == READ_BACK_NOTE
+    assert text_note(chunk) is TextNote.READ_BACK
 
 
 def test_stray_closing_quotes_are_closed_as_opened(corpus: Corpus) -> None:
@@ -67,3 +68,4 @@ def test_stray_closing_quotes_are_closed_as_opened(corpus: Corpus) -> None:
 def test_file_names_are_shown_without_their_content_hash() -> None:
     assert file_label("004_342c7815cd97eb2a.txt") == "004.txt"
     assert file_label("质量讲话_2023.docx") == "质量讲话_2023.docx"
+    assert unhashed("004_342c7815cd97eb2a.txt: not in the corpus") == "004.txt: not in the corpus"
