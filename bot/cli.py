@@ -207,7 +207,7 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
             _print_report(report, file=sys.stderr)
         try:
             await service.wait_for_model()
-            if not service.embedding_progress.complete:
+            if service.embedding_pending:
                 await _wait_for_vectors(service)
             return await work(service)
         finally:

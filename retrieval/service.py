@@ -191,6 +191,11 @@ class SearchService:
         retriever = self.retriever
         return await asyncio.to_thread(retriever.answer, question, top_k)
 
+    @property
+    def embedding_pending(self) -> bool:
+        """The embedding job is running or about to (its progress is only counted once it runs)."""
+        return self._embedding is not None and not self._embedding.done()
+
     async def wait_for_model(self) -> None:
         """Until the meaning model has loaded or failed to (a one-shot command answers with it)."""
         if self._loading is not None:
