@@ -10,6 +10,7 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from bot.input import prepare_question
 from bot.logs import redact, setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
+from retrieval.home import default_data_dir, default_db_path, seed_corpus
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
@@ -56,13 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     # Only the real bot logs at LOG_LEVEL; commands, and the local chat (whose terminal is the conversation),
     # log warnings alone, to stderr.
     serving = args.command == "run" and bool(settings.token)
-    setup_logging(settings.log_level if serving else "WARNING", [settings.token, settings.webhook_secret])
+    secrets = [settings.token, settings.webhook_secret, settings.user_hash_salt]
+    setup_logging(settings.log_level if serving else "WARNING", secrets)
     if args.command not in ("reindex", "export-log"):  # the others answer with the meaning model, or fit for it
         try:
             settings.embedder.check()
         except EmbedderUnavailable as exc:
             print(f"speechbot: {exc}", file=sys.stderr)
             return 2
+    if settings.data_dir == default_data_dir():
+        try:
+            seed_corpus(settings.data_dir)
+        except OSError as exc:
+            print(f"speechbot: cannot set up the corpus folder {settings.data_dir}: {exc.strerror}", file=sys.stderr)
+            return 1
     if args.command == "run" and settings.token:
         return _run_bot_reporting(settings)
     if args.command == "run":
@@ -78,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (speechbot ask … | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, sqlite3.OperationalError) as exc:  # a full disk, a read-only folder: the operator's to fix
+        print(f"speechbot: {condition(exc)}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speechbot", description=__doc__)
-    parser.add_argument("--data-dir", help="corpus folder (default: $SPEECHBOT_DATA_DIR or the bundled data/)")
-    parser.add_argument("--db", help="SQLite store (default: $SPEECHBOT_DB or var/speechbot.sqlite3 here)")
+    parser.add_argument(
+        "--data-dir",
+        help=f"corpus folder (default: $SPEECHBOT_DATA_DIR or {default_data_dir()}, seeded from the bundled corpus)",
+    )
+    parser.add_argument("--db", help=f"SQLite store (default: $SPEECHBOT_DB or {default_db_path()})")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def _command(name: str, about: str) -> argparse.ArgumentParser:
@@ -92,13 +107,13 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = _command("ask", "answer a question as the bot would, in the terminal")
     ask.add_argument("question", nargs="+", help="the question, in Simplified or Traditional (the answer follows it)")
-    ask.add_argument("--top-k", type=int, default=3, help="how many passages to show (default: 3)")
+    ask.add_argument("--top-k", type=at_least_one, default=3, help="how many passages to show (default: 3)")
     ask.set_defaults(handler=_ask)
 
     search = _command("search", "ranked passages as JSON lines (one query a line from stdin if none given)")
     search.add_argument("query", nargs="*", help="the query; with none, one query a line is read from stdin")
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
-    search.add_argument("--top-k", type=int, default=10, help="passages per query (default: 10)")
+    search.add_argument("--top-k", type=at_least_one, default=10, help="passages per query (default: 10)")
     search.add_argument(*SCRIPT_OPTION, **SCRIPT_HELP)
     search.set_defaults(handler=_search)
 
@@ -195,6 +210,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def at_least_one(text: str) -> int:
+    """A count of passages: a whole number from 1 (0 would say "nothing found" of every question)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+# C0 and C1 control characters but tab and line feed: an ESC starts a terminal escape sequence (clear the
+# screen, retitle the window, rewrite a line already shown), whatever text carries it.
+_TERMINAL_CONTROLS = dict.fromkeys(p for p in (*range(0x20), *range(0x7F, 0xA0)) if chr(p) not in "\t\n")
+
+
+def terminal_safe(text: str) -> str:
+    """Text as a terminal may be given it: control characters out (the escapes this program adds come after)."""
+    return text.translate(_TERMINAL_CONTROLS)
+
+
+def condition(exc: OSError | sqlite3.OperationalError) -> str:
+    """An operating-system or SQLite condition in one line: what failed and on which file."""
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)
+
+
 async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
     async with Store(settings.db_path) as store:
         service = SearchService(store, settings.data_dir, settings.embedder)
@@ -245,6 +289,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
             if found.hits
             else no_answer_html(question, note, writer)
         )
+        html = terminal_safe(html)  # the corpus's text (a store made before it was cleaned at reading, say)
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
@@ -288,7 +333,11 @@ async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
         for speech in speeches:
             chunks = index.speech_chunks(speech.id)
             paragraphs = index.paragraphs_of(chunks[-1].id)[1] if chunks else 0
-            print(f"{speech.id}\t{titled(titles[speech.id])}\t{file_label(speech.source_file)}\t{paragraphs}")
+            print(
+                terminal_safe(
+                    f"{speech.id}\t{titled(titles[speech.id])}\t{file_label(speech.source_file)}\t{paragraphs}"
+                )
+            )
         return 0
 
     return await _with_service(settings, work)
@@ -429,7 +478,7 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
             print(f"speechbot: nothing added: {unhashed(str(exc))}", file=sys.stderr)
             return 1
         for speech in report.speeches:
-            print(f"added {speech.id}\t{speech.title}\t{file_label(speech.source_file)}")
+            print(terminal_safe(f"added {speech.id}\t{speech.title}\t{file_label(speech.source_file)}"))
         _print_report(report.reindex, file=sys.stdout)
         return 0
 
@@ -456,7 +505,11 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         print(f"speechbot: cannot read the query log in {settings.db_path}: {exc}", file=sys.stderr)
         return 1
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    except OSError as exc:
+        print(f"speechbot: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
     try:
         writer = csv.writer(out)
         writer.writerow(["time", "chat_type", "user_hash", "question", "result_ids", "latency_ms", "feedback"])
@@ -466,7 +519,7 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
                     datetime.fromtimestamp(at).isoformat(timespec="seconds"),
                     chat_type,
                     user_hash,
-                    question,
+                    spreadsheet_safe(question),
                     result_ids,
                     f"{latency_ms:.1f}",
                     feedback,
@@ -476,6 +529,15 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
         if args.out:
             out.close()
     return 0
+
+
+# A cell a spreadsheet would read as a formula (=HYPERLINK(…), +cmd|…, @SUM, -1+1): what users typed is text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as text to Excel, LibreOffice and Sheets alike: a leading apostrophe where it would be a formula."""
+    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -490,7 +552,10 @@ def _run_bot_reporting(settings: Settings) -> int:
 
     secrets = [settings.token, settings.webhook_secret]
     try:
+        wait_for_bot_api(settings, secrets)
         run_bot(settings)  # python-telegram-bot owns the event loop and stops on SIGINT/SIGTERM
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the Bot API
+        return 130
     except InvalidToken:
         print(
             "speechbot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped); get the current one from @BotFather",
@@ -504,15 +569,48 @@ def _run_bot_reporting(settings: Settings) -> int:
     return 0
 
 
+# Waits between tries to reach the Bot API at start-up: doubling, at most this long.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
+
+
+def wait_for_bot_api(settings: Settings, secrets: list[str]) -> None:
+    """Until the Bot API answers: one line per failed try (a network down at boot, a proxy not up yet), and
+    waits that double up to a minute. A refused token is not retried: it is raised at once."""
+    from telegram import Bot
+    from telegram.error import NetworkError
+
+    async def get_me() -> None:
+        async with Bot(settings.token, base_url=settings.bot_api_url, base_file_url=settings.bot_file_url) as bot:
+            await bot.get_me()
+
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        try:
+            asyncio.run(get_me())
+            return
+        except NetworkError as exc:  # TimedOut too; InvalidToken is not one
+            reason = redact(str(exc) or exc.__class__.__name__, secrets)
+            print(
+                f"speechbot: the Bot API at {settings.api_base_url} cannot be reached ({reason}); "
+                f"trying again in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
 def run_bot(settings: Settings) -> None:
-    """The real bot: long polling, or webhook mode when WEBHOOK_URL is set."""
+    """The real bot: long polling, or webhook mode when WEBHOOK_URL is set. A connection lost while starting
+    is retried by python-telegram-bot itself (bootstrap_retries=-1: waits growing to 30 s)."""
     from bot.app import build_application
 
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(**settings.webhook_options())
+        application.run_webhook(**settings.webhook_options(), bootstrap_retries=-1)
     else:
-        application.run_polling()
+        application.run_polling(bootstrap_retries=-1)
 
 
 def hits_json(hits: list[Hit], titled: Callable[[str], str] = str) -> list[dict[str, object]]:
@@ -568,7 +666,7 @@ def _progress_bar() -> Callable[[int, int], None]:
 def _print_report(report: ReindexReport, file) -> None:
     print(f"indexed {report.speeches} speeches, {report.chunks} passages in {report.seconds:.1f} s", file=file)
     for problem in report.problems:
-        print(f"skipped {problem}", file=file)
+        print(terminal_safe(f"skipped {problem}"), file=file)
 
 
 def _load_error(service: SearchService) -> str:

@@ -1,10 +1,18 @@
-"""Logging set-up: one format, chatty libraries quieted, and the bot token never written out."""
+"""Logging set-up: one format, chatty libraries quieted, and no secret or user data ever written out."""
 
 from __future__ import annotations
 
 import logging
 
 REDACTED = "<token>"
+
+# Libraries that write what users send at DEBUG: python-telegram-bot whole updates (user ids, usernames,
+# group titles), httpcore request bodies, aiosqlite every statement with its parameters (the user-hash
+# salt's INSERT among them, and with the salt every stored hash can be reversed). Never below INFO,
+# whatever LOG_LEVEL says: the project's own loggers follow it.
+NEVER_DEBUG = ("telegram", "httpcore", "hpack", "aiosqlite", "asyncio")
+# These log every request or job run at INFO: kept to warnings.
+QUIET = ("httpx", "apscheduler")
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -54,5 +62,8 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     handler.addFilter(NoTraceback(InvalidToken))
     handler.addFilter(RedactSecrets(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    floor = max(logging.INFO, logging.getLevelName(level))
+    for name in NEVER_DEBUG:
+        logging.getLogger(name).setLevel(floor)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, floor))

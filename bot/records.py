@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from retrieval.storage.sqlite import SQLiteFile
+
+log = logging.getLogger(__name__)
+
+# What keeps a log row from being written without anything being wrong with the store: a full disk, a
+# store locked past the busy timeout, a read-only file or an I/O error.
+LOG_CONDITIONS = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR}
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS asked (
@@ -97,10 +108,29 @@ class Records(SQLiteFile):
             row = await cursor.fetchone()
         return row[0] if row else None
 
+    @asynccontextmanager
+    async def _best_effort(self, what: str) -> AsyncIterator[None]:
+        """A log row lost to a full disk or a store locked too long is a warning in the log, not an error reply
+        after an answer that was sent."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in LOG_CONDITIONS:
+                raise  # a fault of the store's own (a table gone): the error handler's
+            log.warning("could not log the %s (%s); the answer was sent", what, exc)
+            with suppress(sqlite3.Error):
+                await self.db.rollback()
+
     async def log_question(
         self, chat_type: str, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
     ) -> None:
         """Log a question and keep it under its key, for the buttons that ask it again (after a restart too)."""
+        async with self._best_effort("question"):
+            await self._log_question(chat_type, user_hash, key, question, result_ids, latency_ms)
+
+    async def _log_question(
+        self, chat_type: str, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
+    ) -> None:
         await self.db.execute(
             "INSERT OR IGNORE INTO asked (key, question, created) VALUES (?, ?, ?)", (key, question, time.time())
         )
@@ -116,6 +146,12 @@ class Records(SQLiteFile):
     ) -> None:
         """Log an inline query (chat type `inline`). Telegram sends one as each character is typed, so a query
         that extends the same user's last one within a minute replaces it: the log keeps what was asked."""
+        async with self._best_effort("inline query"):
+            await self._log_inline(user_hash, key, question, result_ids, latency_ms)
+
+    async def _log_inline(
+        self, user_hash: str, key: str, question: str, result_ids: Sequence[str], latency_ms: float
+    ) -> None:
         now = time.time()
         async with self.db.execute(
             "SELECT id, question, at, chat_type FROM query_log WHERE user_hash = ? ORDER BY id DESC LIMIT 1",

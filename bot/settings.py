@@ -18,13 +18,11 @@ from dotenv import dotenv_values
 from telegram.constants import FileSizeLimit
 
 from bot.view.script import DEFAULT_VARIANT, TRADITIONAL_VARIANTS
-from retrieval.resources import BUNDLED_DATA_DIR
+from retrieval.home import default_data_dir, default_db_path
 from retrieval.semantic.choice import EmbedderChoice, parse_embedder
 
-# Defaults, each overridden by its setting: the bundled corpus (in the checkout, or installed with the
-# package), the store under var/ of the working directory, and .env in the working directory.
-DEFAULT_DATA_DIR = BUNDLED_DATA_DIR
-DEFAULT_DB = Path("var") / "speechbot.sqlite3"
+# Defaults, each overridden by its setting: the corpus folder and the store in the user's data directory
+# (retrieval/home.py, looked up when settings are made), and .env in the working directory.
 DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 TOKEN_FORMAT = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
@@ -47,8 +45,8 @@ class WebhookOptions(TypedDict):
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = DEFAULT_DATA_DIR
-    db_path: Path = DEFAULT_DB
+    data_dir: Path = field(default_factory=default_data_dir)
+    db_path: Path = field(default_factory=default_db_path)
     token: str = field(default="", repr=False)
     admin_ids: frozenset[int] = frozenset()
     api_base_url: str = DEFAULT_API_BASE_URL
@@ -123,8 +121,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
     return Settings(
-        data_dir=Path(get("SPEECHBOT_DATA_DIR") or DEFAULT_DATA_DIR),
-        db_path=Path(get("SPEECHBOT_DB") or DEFAULT_DB),
+        data_dir=Path(get("SPEECHBOT_DATA_DIR")) if get("SPEECHBOT_DATA_DIR") else default_data_dir(),
+        db_path=Path(get("SPEECHBOT_DB")) if get("SPEECHBOT_DB") else default_db_path(),
         token=token,
         admin_ids=_admin_ids(get("ADMIN_IDS")),
         api_base_url=api_base_url,

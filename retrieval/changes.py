@@ -1,8 +1,13 @@
 """Corpus changes as transactions: rebuild everything, add documents, move a file aside, bring one back.
 
-Each change is checked before anything is written, then applied to the files,
-then indexed and stored in one transaction; a failure puts the files back and
-leaves the stored index as it was. A change to one file analyses only that
+Each change runs under the change lock (retrieval/storage/lock.py, taken by
+the caller) and is checked before anything is written. New documents are
+staged under hidden names, the index is made from the folder as the change
+will leave it and stored in one transaction together with the renames the
+change makes; only then are the files renamed into place. A failure before
+the commit removes what was staged and leaves folder and store as they were;
+a process that dies after it leaves renames that the next change (or start)
+finishes (`recover`). A change to one file analyses only that
 file: the other files' term counts, fingerprints and graph words come from the
 store, and the corpus-wide results (BM25 weights, copies, lexicon) are
 assembled again from them, so the index equals what a full rebuild would give
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +34,7 @@ from retrieval.lexical.bm25 import FieldArrays
 from retrieval.lexical.build import (
     BuiltCorpus,
     CorpusTerms,
+    FileJob,
     FilePassages,
     Progress,
     analysis_key,
@@ -36,6 +43,7 @@ from retrieval.lexical.build import (
     graph_words_of,
 )
 from retrieval.lexical.index import Index
+from retrieval.resources import is_shipped
 from retrieval.storage.store import IndexUpdate, Store
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,18 @@ class CorpusChanges:
         self.data_dir = data_dir
         self._unsaved: tuple[Index, int] | None = None  # an index whose weights the store lacks, its generation
 
+    async def recover(self) -> None:
+        """Finish the renames of a change that died after its commit; drop what one that died before staged.
+
+        Run with the change lock held, before a change reads the folder.
+        """
+        moves = [folder.Move(source, target) for source, target in await self.store.pending_moves()]
+        await asyncio.to_thread(folder.finish_moves, self.data_dir, moves)
+        await asyncio.to_thread(folder.discard_staged, self.data_dir, [])
+        if moves:
+            await self.store.clear_moves()
+            log.warning("finished %d file moves of a corpus change that stopped after it was stored", len(moves))
+
     # --- the weights' snapshot ---------------------------------------------
 
     @property
@@ -95,20 +115,25 @@ class CorpusChanges:
 
     # --- whole rebuilds ----------------------------------------------------
 
-    async def rebuild(self, progress: Progress | None = None) -> tuple[Index, ReindexReport]:
-        """Index every file of the data folder anew; raises ReindexError, the stored index unchanged.
+    async def rebuild(
+        self, progress: Progress | None = None, moves: list[folder.Move] | None = None
+    ) -> tuple[Index, ReindexReport]:
+        """Index every file of the data folder anew (as `moves` will leave it); raises ReindexError, the stored
+        index unchanged. The moves are stored with the index, for the caller to make.
 
         Files' rows are written before the corpus is assembled (in the same transaction), so that
         assembling can let go of each file's counts as it goes: the counts are never held twice.
         """
         started = time.perf_counter()
         store = self.store
+        moves = moves or []
         try:
             known = await store.file_tags()
-            built = await asyncio.to_thread(self._build, known, progress)
+            built = await asyncio.to_thread(self._build, known, progress, moves)
             async with store.transaction():
                 await store.write_files([], built.files, built.terms, replace_all=True)
                 index = await asyncio.to_thread(built.assemble, ())
+                await store.write_moves([(m.source, m.target) for m in moves])
                 await store.write_results(
                     built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, self._info(), _weights(index)
                 )
@@ -116,18 +141,18 @@ class CorpusChanges:
         except ReindexError:
             raise
         except Exception as exc:
-            log.exception("reindex failed")
-            raise ReindexError(f"reindex failed, the previous index stays: {exc}") from exc
+            _log_failure("reindex failed", exc)
+            raise ReindexError(f"reindex failed, the previous index stays: {_reason(exc)}") from exc
         report = ReindexReport(
             len(index.speeches), len(index.chunks), time.perf_counter() - started, built.corpus.problems
         )
         return index, report
 
-    def _build(self, known: dict[str, str], progress: Progress | None) -> BuiltCorpus:
+    def _build(self, known: dict[str, str], progress: Progress | None, moves: list[folder.Move]) -> BuiltCorpus:
         if not self.data_dir.is_dir():
             raise ReindexError(f"data folder {self.data_dir} does not exist; the previous index stays")
         try:
-            built = build_corpus(self.data_dir, known, progress)
+            built = build_corpus(self.data_dir, known, progress, entries=folder.corpus_after(self.data_dir, moves))
         except TagError as exc:
             raise ReindexError(f"{exc}; the previous index stays") from exc
         if not built.corpus.chunks:
@@ -137,68 +162,82 @@ class CorpusChanges:
 
     def _info(self) -> dict[str, str]:
         """What the stored index records of how it was made (a change by other rules rebuilds instead)."""
-        return {"data_dir": str(self.data_dir), "analysis": analysis_key()}
+        return {"data_dir": str(self.data_dir.resolve()), "analysis": analysis_key()}
 
     def _update(
-        self, terms: CorpusTerms, index: Index, removed: list[str], added: list[FilePassages], tags: dict[str, str]
+        self,
+        terms: CorpusTerms,
+        index: Index,
+        removed: list[str],
+        added: list[FilePassages],
+        tags: dict[str, str],
+        moves: list[folder.Move],
     ) -> IndexUpdate:
-        return IndexUpdate(removed, added, terms, index.lexicon, index.duplicate_of, tags, self._info())
+        renames = [(m.source, m.target) for m in moves]
+        return IndexUpdate(removed, added, terms, index.lexicon, index.duplicate_of, tags, self._info(), moves=renames)
 
     # --- one file at a time ------------------------------------------------
 
     async def add_documents(
         self, index: Index | None, documents: list[tuple[str, bytes]], max_bytes: int
     ) -> tuple[Index, ChangeReport]:
-        """Check, save and index new documents; any refusal (RefusedChange) or failure leaves all as it was."""
+        """Check, stage and index new documents; any refusal (RefusedChange) or failure leaves all as it was."""
+        _refuse_shipped(self.data_dir)
         checked: list[folder.CheckedDocument] = []
         for name, data in documents:
             document = await asyncio.to_thread(folder.check_document, name, data, self.data_dir, index, max_bytes)
             if any(c.name == document.name for c in checked):
                 raise folder.RefusedChange(folder.Refusal.EXISTS, f"{document.name}: given twice")
             checked.append(document)
-        written: list[Path] = []
+        moves: list[folder.Move] = []
         try:
             for document in checked:
-                written.append(folder.write_new(self.data_dir, document))
-            new_index, report = await self._change(index, [], [d.name for d in checked])
-        except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
+                moves.append(await asyncio.to_thread(folder.stage, self.data_dir, document.name, document.data))
+            new_index, report = await self._change(index, [], moves)
+        except Exception as exc:
+            folder.unstage(self.data_dir, moves)  # not stored: nothing of the change is left
+            if isinstance(exc, OSError):
+                raise ReindexError(f"nothing added: {_reason(exc)}") from exc
             raise
+        # A cancellation (the bot stopping) may come after the commit: what it staged is left for recover().
+        await self._finish(moves)
         names = {d.name for d in checked}
         added = [s for s in new_index.speeches.values() if s.source_file in names]
         return new_index, ChangeReport(report, added, [d.name for d in checked])
 
     async def remove_file_of(self, index: Index, speech_id: str) -> tuple[Index, ChangeReport]:
         """Move the file holding a speech aside (with every speech in it) and reindex."""
+        _refuse_shipped(self.data_dir)
         speech = index.speeches.get(speech_id)
         if speech is None:
             raise folder.RefusedChange(folder.Refusal.NOT_FOUND, f"{speech_id}: no such speech")
         gone = [s for s in index.speeches.values() if s.source_file == speech.source_file]
-        moved = folder.move_aside(self.data_dir, speech.source_file)
-        try:
-            new_index, report = await self._change(index, [speech.source_file], [])
-        except BaseException:
-            moved.rename(self.data_dir / speech.source_file)
-            raise
+        move = folder.removal(self.data_dir, speech.source_file)
+        new_index, report = await self._change(index, [speech.source_file], [move])
+        await self._finish([move])
         return new_index, ChangeReport(report, gone, [speech.source_file])
 
     async def restore_file(self, index: Index, source_file: str) -> tuple[Index, ChangeReport]:
         """Bring a removed file back (its speeches keep their old ids) and reindex."""
-        restored = folder.bring_back(self.data_dir, source_file)
-        try:
-            new_index, report = await self._change(index, [], [restored.name])
-        except BaseException:
-            restored.rename(self.data_dir / folder.REMOVED_DIR / restored.name)
-            raise
-        back = [s for s in new_index.speeches.values() if s.source_file == restored.name]
-        return new_index, ChangeReport(report, back, [restored.name])
+        _refuse_shipped(self.data_dir)
+        move = folder.restoration(self.data_dir, source_file)
+        new_index, report = await self._change(index, [], [move])
+        await self._finish([move])
+        back = [s for s in new_index.speeches.values() if s.source_file == move.target]
+        return new_index, ChangeReport(report, back, [move.target])
 
     def removed_files(self) -> list[str]:
         return folder.removed_files(self.data_dir)
 
-    async def _change(self, index: Index | None, removed: list[str], added: list[str]) -> tuple[Index, ReindexReport]:
-        """Index the data folder after files were removed from it or added to it (already done on disk).
+    async def _finish(self, moves: list[folder.Move]) -> None:
+        """Make the stored change's renames, then forget them."""
+        await asyncio.to_thread(folder.finish_moves, self.data_dir, moves)
+        await self.store.clear_moves()
+
+    async def _change(
+        self, index: Index | None, removed: list[str], moves: list[folder.Move]
+    ) -> tuple[Index, ReindexReport]:
+        """Index the data folder as this change leaves it: `removed` files out, the moves' targets in.
 
         Only those files are analysed; with no stored index, or one whose analyses were made by other
         rules (another user dictionary, say), everything is rebuilt instead.
@@ -206,33 +245,41 @@ class CorpusChanges:
         started = time.perf_counter()
         info = await self.store.info()
         if index is None or info.get("analysis") != analysis_key() or not await self.store.has_index():
-            return await self.rebuild()
+            return await self.rebuild(moves=moves)
+        added = [m for m in moves if "/" not in m.target]
         try:
             known = await self.store.file_tags()
             terms = await self.store.load_terms()
             new_index, files, tags = await asyncio.to_thread(self._apply, index, terms, known, removed, added)
-            self.snapshot_later(new_index, await self.store.save(self._update(terms, new_index, removed, files, tags)))
+            update = self._update(terms, new_index, removed, files, tags, moves)
+            self.snapshot_later(new_index, await self.store.save(update))
         except ReindexError:
             raise
         except Exception as exc:
-            log.exception("corpus change failed")
-            raise ReindexError(f"reindex failed, the previous index stays: {exc}") from exc
+            _log_failure("corpus change failed", exc)
+            raise ReindexError(f"reindex failed, the previous index stays: {_reason(exc)}") from exc
         report = ReindexReport(len(new_index.speeches), len(new_index.chunks), time.perf_counter() - started)
         return new_index, report
 
     def _apply(
-        self, index: Index, terms: CorpusTerms, known: dict[str, str], removed: list[str], added: list[str]
+        self,
+        index: Index,
+        terms: CorpusTerms,
+        known: dict[str, str],
+        removed: list[str],
+        added: list[folder.Move],
     ) -> tuple[Index, list[FilePassages], dict[str, str]]:
-        """The index with these files out and in, analysing only the files coming in."""
+        """The index with these files out and in, analysing only the files coming in (read where they wait)."""
         files = _files_of(index)
         if set(files) != set(terms.files):
             raise ReindexError("the stored index does not match the one serving; run a full reindex")
         for name in removed:
             terms.remove(name, graph_words_of(files.pop(name).chunks))
-        tags = file_tags([*files, *added], known)
+        tags = file_tags([*files, *(m.target for m in added)], known)
         new_files = []
-        for name in added:
-            analysis = analyze_file((self.data_dir / name, tags[name]))
+        for move in added:
+            name = move.target
+            analysis = analyze_file(FileJob(self.data_dir / move.source, tags[name], name))
             if analysis.codes is None:
                 raise ReindexError(analysis.problem or f"{name}: not read")
             terms.look_up(terms.add([(name, analysis.codes)]))
@@ -248,9 +295,9 @@ class CorpusChanges:
             [s for f in ordered for s in f.speeches],
             [c for f in ordered for c in f.chunks],
             [k for f in ordered for k in f.content_keys],
-            keep=added,
+            keep=[m.target for m in added],
         )
-        return new_index, new_files, {name: tags[name] for name in added}
+        return new_index, new_files, {m.target: tags[m.target] for m in added}
 
 
 def _files_of(index: Index) -> dict[str, FilePassages]:
@@ -271,3 +318,33 @@ def _files_of(index: Index) -> dict[str, FilePassages]:
 def _weights(index: Index) -> dict[str, FieldArrays]:
     """The index's BM25 weight arrays, as the store keeps them."""
     return {name: field.arrays for name, field in index.fields.items()}
+
+
+def _refuse_shipped(data_dir: Path) -> None:
+    """The files that ship with the code are never changed: a new virtualenv would lose the change."""
+    if is_shipped(data_dir):
+        raise folder.RefusedChange(
+            folder.Refusal.SHIPPED,
+            f"{data_dir} holds the files that ship with speechbot and is never changed; set SPEECHBOT_DATA_DIR "
+            "(or --data-dir) to a corpus folder of your own, or leave it unset for the one in the user data folder",
+        )
+
+
+# Conditions an operator can act on (a full disk, a read-only folder, a locked store): one line, no traceback.
+_CONDITIONS = (OSError, sqlite3.OperationalError)
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """A condition is the caller's to report (the ReindexError says it); a bug gets its traceback."""
+    if isinstance(exc, _CONDITIONS):
+        log.info("%s: %s", what, _reason(exc))
+    else:
+        log.exception(what)
+
+
+def _reason(exc: Exception) -> str:
+    """An error in words an operator can act on: the disk is full, the folder is read-only."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({Path(exc.filename).name})" if isinstance(exc.filename, str) else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or exc.__class__.__name__

@@ -17,8 +17,14 @@ def bundled_data_dir() -> Path:
     spec = find_spec("speechbot_data")  # a folder of files, not code: a namespace package
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("speechbot's data files are missing: reinstall the package")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 BUNDLED_DATA_DIR = bundled_data_dir()
 LEXICON_DIR = BUNDLED_DATA_DIR / "lexicon"
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether a folder is (or lies in) the files that ship with the code, which corpus changes never touch."""
+    resolved = path.resolve()
+    return resolved == BUNDLED_DATA_DIR or BUNDLED_DATA_DIR in resolved.parents

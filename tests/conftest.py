@@ -18,6 +18,16 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's user data directory is a fresh temporary one: no test writes into the real one."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    for name in ("SPEECHBOT_DATA_DIR", "SPEECHBOT_DB"):
+        monkeypatch.delenv(name, raising=False)
+    return home / "speechbot"
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Corpus:
     return load_corpus(DATA_DIR)

@@ -21,6 +21,7 @@ from retrieval.shown import file_label, unhashed
 log = logging.getLogger(__name__)
 
 REFUSED = "抱歉，这个命令只对管理员开放。"
+CONFIRMATION_EXPIRED = "语料在这之后有过改动，这个确认已失效。请重新发送 /remove。"
 MAX_PROBLEMS_SHOWN = 10
 UPLOADS_ARE_FOR_ADMINS = (
     "只有管理员可以上传讲话稿。我能回答文字问题，比如“区长质量奖的奖金是多少”，发送 /help 查看用法。"
@@ -37,6 +38,7 @@ UPLOAD_REFUSALS = {
     Refusal.NO_SPEECH: "没有讲话正文：清理网页杂项后文字太少，或不是中文讲话。",
     Refusal.DUPLICATE: "语料中已有这篇讲话。",
     Refusal.NOT_FOUND: "没有找到。",
+    Refusal.SHIPPED: "语料文件夹是随程序安装的文件，不能改动；请把 SPEECHBOT_DATA_DIR 设为自己的文件夹。",
 }
 
 
@@ -126,7 +128,7 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     siblings = [s for s in index.speeches.values() if s.source_file == speech.source_file]
     if len(siblings) > 1:
-        data = encode(ConfirmRemove(speech_id))
+        data = encode(ConfirmRemove(speech_id, services(context).search.generation))
         button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=data)
         await update.effective_message.reply_text(
             f"《{escape(speech.title)}》所在的文件 {escape(file_label(speech.source_file))} "
@@ -141,8 +143,13 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def confirm_remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_admin(update, context, "remove"):
         return
+    confirmed = decode(update.callback_query.data)
+    current = services(context).search.generation
+    if not isinstance(confirmed, ConfirmRemove) or confirmed.generation != current:  # the corpus changed since
+        await update.callback_query.answer(CONFIRMATION_EXPIRED, show_alert=True)
+        return
     await update.callback_query.answer()
-    await _remove(update, context, decode(update.callback_query.data).speech_id)
+    await _remove(update, context, confirmed.speech_id)
 
 
 async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id: str) -> None:
@@ -233,6 +240,7 @@ async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
         await progress.edit_text("索引正在重建中，请稍候再试。")
         return
     except ReindexError as exc:
+        log.warning("corpus change failed: %s", exc)
         await progress.edit_text(f"❌ 重建失败，语料和索引保持原样。\n{escape(unhashed(str(exc)))}")
         return
     except asyncio.CancelledError:  # the bot is stopping (bot/shutdown.py): the change was rolled back

@@ -94,9 +94,11 @@ class Example:
 
 @dataclass(frozen=True)
 class ConfirmRemove:
-    """An admin confirms moving aside a file that holds several speeches."""
+    """An admin confirms moving aside a file that holds several speeches, as the corpus stood then (its
+    generation: after any change the button has expired)."""
 
     speech_id: str
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ FORMATS = (
     Format(ListPage, "l", (Field("page", r"\d{1,4}"),)),
     Format(Feedback, "f", (Field("key", _KEY), Field("useful", r"[+-]"))),
     Format(Example, "x", (Field("number", r"\d"),)),
-    Format(ConfirmRemove, "rm", (Field("speech_id", _ID),)),
+    Format(ConfirmRemove, "rm", (Field("speech_id", _ID), Field("generation", r"\d{1,12}"))),
     Format(Restore, "rs", (Field("name_key", r"[0-9a-f]{10}"),)),
 )
 _BY_KIND = {f.kind: f for f in FORMATS}

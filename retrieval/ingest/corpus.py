@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.ingest.chunking import Chunk, chunk_speech
-from retrieval.ingest.cleaning import clean_lines, repair_encoding
 from retrieval.ingest.describe import describe
-from retrieval.ingest.respelling import is_spun
-from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError, read_text
-from retrieval.ingest.speeches import Speech, is_section_start, split_speeches
+from retrieval.ingest.gate import RefusedChange, checked_name, read_source, speeches_of_document, speeches_of_text
+from retrieval.ingest.sources import MAX_SOURCE_BYTES, SUPPORTED_SUFFIXES
+from retrieval.ingest.speeches import Speech
+
+__all__ = ["Corpus", "corpus_files", "file_tag", "file_tags", "load_corpus", "load_file", "speeches_of_text"]
 
 
 @dataclass
@@ -87,27 +88,22 @@ def check_tags(tags: Mapping[str, str]) -> None:
         raise TagError(f"files sharing a tag: {', '.join(shared[:5])}")
 
 
-def speeches_of_text(text: str, source_file: str, tag: str) -> list[Speech]:
-    repair = repair_encoding(text)
-    speeches = split_speeches(source_file, tag, clean_lines(repair.text, is_section_start))
-    spun = is_spun(text)
-    return [replace(s, spun=spun, repaired=frozenset(repair.spots)) for s in speeches]
-
-
 def corpus_files(data_dir: Path) -> list[Path]:
     """The source files of a corpus: its top-level .txt, .md and .docx files (not data/removed/)."""
     return sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
-def load_file(path: Path, tag: str) -> tuple[list[Speech], list[Chunk], str | None]:
-    """One file's speeches and passages, or the one-line problem that kept it out."""
+def load_file(path: Path, tag: str, name: str | None = None) -> tuple[list[Speech], list[Chunk], str | None]:
+    """One file's speeches and passages, or the one-line problem that kept it out (retrieval/ingest/gate.py).
+
+    `name` is the file's name in the corpus when it is read from elsewhere (a change's staged copy).
+    """
+    name = name or path.name
     try:
-        text = read_text(path)
-    except SourceError as exc:
+        checked_name(name)
+        speeches = speeches_of_document(read_source(path, MAX_SOURCE_BYTES), name, tag)
+    except RefusedChange as exc:
         return [], [], str(exc)
-    speeches = speeches_of_text(text, path.name, tag)
-    if not speeches:
-        return [], [], f"{path.name}: no speech text left after cleaning"
     return speeches, [c for speech in speeches for c in chunk_speech(speech)], None
 
 

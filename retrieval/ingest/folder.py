@@ -1,62 +1,53 @@
-"""The corpus folder as admins change it: add a document, move one aside, bring it back.
+"""The corpus folder as admins change it: check a document, stage it, move files in and out of `removed/`.
 
-Every change is checked before anything is written, never overwrites a file,
-and never deletes one: removed files go to `removed/` inside the data folder.
+A change never overwrites a file and never deletes one: removed files go to `removed/` inside the data
+folder. The folder changes only after the store has committed (retrieval/changes.py): new files wait under
+a hidden staged name (written, fsynced), and every rename the change makes is a `Move`, recorded in the
+store in the same transaction as the index, then carried out; a change that died between the two is
+finished by the next one (`finish_moves`).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
+import tempfile
 from dataclasses import dataclass
-from enum import Enum
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
-from retrieval.ingest.corpus import corpus_files, file_tag, speeches_of_text
-from retrieval.ingest.sources import (
-    SUPPORTED_SUFFIXES,
-    NotRegularFile,
-    SourceError,
-    TooLarge,
-    document_text,
-    read_regular_file,
+from retrieval.ingest.corpus import corpus_files, file_tag
+from retrieval.ingest.gate import (
+    Refusal,
+    RefusedChange,
+    checked_name,
+    is_speech_like,
+    same_name,
+    speeches_of_document,
 )
+from retrieval.ingest.sources import NotRegularFile, SourceError, TooLarge, read_regular_file
 from retrieval.ingest.speeches import Speech
 from retrieval.lexical.build import content_key
 from retrieval.lexical.index import Index
 from retrieval.lexical.text import char_text
 
+__all__ = [
+    "REMOVED_DIR",
+    "CheckedDocument",
+    "Move",
+    "Refusal",
+    "RefusedChange",
+    "check_document",
+    "checked_name",
+    "is_speech_like",
+    "read_candidate",
+]
+
 REMOVED_DIR = "removed"
-NAME_MAX = 100
+# New documents wait under such names until the store has committed them; a name that does not end in a
+# corpus file's suffix is never read as part of the corpus.
+STAGED_PREFIX = ".speechbot-"
+STAGED_SUFFIX = ".staged"
 # A document whose passages the index already holds at least this share of is a copy.
 DUPLICATE_SHARE = 0.8
-# What a speech minimally holds: a sentence or two of Chinese prose besides its title and greeting, and
-# Chinese as the main script. A password file, a list of numbers or a bare "同志们：" is not one.
-MIN_SPEECH_HAN = 20
-MIN_HAN_SHARE = 0.5
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_WORD_CHAR = re.compile(r"\w")
-
-
-class Refusal(Enum):
-    TOO_LARGE = "too_large"
-    NOT_A_FILE = "not_a_file"
-    UNSAFE_NAME = "unsafe_name"
-    UNSUPPORTED = "unsupported"
-    EXISTS = "exists"
-    NOT_TEXT = "not_text"
-    NO_SPEECH = "no_speech"
-    DUPLICATE = "duplicate"
-    NOT_FOUND = "not_found"
-
-
-class RefusedChange(ValueError):
-    """A change to the corpus that was not made; `reason` says why in a way callers can word themselves."""
-
-    def __init__(self, reason: Refusal, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -66,24 +57,22 @@ class CheckedDocument:
     speeches: list[Speech]
 
 
+@dataclass(frozen=True)
+class Move:
+    """One rename a change makes in the data folder, as paths relative to it."""
+
+    source: str
+    target: str
+
+
 def check_document(name: str, data: bytes, data_dir: Path, index: Index | None, max_bytes: int) -> CheckedDocument:
     """Everything that must hold before a document joins the corpus; raises RefusedChange otherwise."""
     if len(data) > max_bytes:
         raise RefusedChange(Refusal.TOO_LARGE, f"{name}: {len(data)} bytes, over the {max_bytes}-byte limit")
     safe = checked_name(name)
-    if (data_dir / safe).exists() or (data_dir / REMOVED_DIR / safe).exists():
+    if find_name(data_dir, safe) or find_name(data_dir / REMOVED_DIR, safe):
         raise RefusedChange(Refusal.EXISTS, f"{safe}: a file of that name is already in the corpus")
-    try:
-        text = document_text(data, safe)
-    except SourceError as exc:
-        raise RefusedChange(Refusal.NOT_TEXT, str(exc)) from exc
-    speeches = speeches_of_text(text, safe, file_tag(safe))
-    if not speeches:
-        raise RefusedChange(Refusal.NO_SPEECH, f"{safe}: no speech text left after cleaning")
-    if not is_speech_like(speeches):
-        raise RefusedChange(
-            Refusal.NO_SPEECH, f"{safe}: not speech text (under {MIN_SPEECH_HAN} Chinese characters of prose)"
-        )
+    speeches = speeches_of_document(data, safe, file_tag(safe))
     if index is not None:
         held = _held_copy(speeches, index)
         if held is not None:
@@ -107,32 +96,13 @@ def read_candidate(path: Path, max_bytes: int) -> bytes:
         raise RefusedChange(Refusal.NOT_FOUND, str(exc)) from exc
 
 
-def is_speech_like(speeches: list[Speech]) -> bool:
-    """Enough Chinese prose beyond titles and greetings, and Chinese the main script of the text."""
-    body = [line for s in speeches for line in s.lines if line.strip() and not line.rstrip().endswith(("：", ":"))]
-    text = "".join(body)
-    han = len(_HAN.findall(text))
-    words = len(_WORD_CHAR.findall(text))
-    return han >= MIN_SPEECH_HAN and han >= MIN_HAN_SHARE * words
-
-
-def checked_name(name: str) -> str:
-    """The name as given, if it is a plain file name of a supported kind; no path, no hidden file."""
-    name = unicodedata.normalize("NFC", name.strip())
-    plain = PureWindowsPath(PurePosixPath(name).name).name
-    if (
-        not name
-        or plain != name
-        or ".." in name
-        or name.startswith(".")
-        or len(name) > NAME_MAX
-        or any(unicodedata.category(ch).startswith("C") for ch in name)
-        or re.search(r'[<>:"|?*]', name)
-    ):
-        raise RefusedChange(Refusal.UNSAFE_NAME, f"{name[:NAME_MAX]!r}: not a plain file name")
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise RefusedChange(Refusal.UNSUPPORTED, f"{name}: not a supported file type ({', '.join(SUPPORTED_SUFFIXES)})")
-    return name
+def find_name(folder: Path, name: str) -> str | None:
+    """The name of the entry of `folder` that is `name` as people see it (NFC or NFD alike), if any."""
+    if (folder / name).exists() or (folder / name).is_symlink():
+        return name
+    if not folder.is_dir():
+        return None
+    return next((entry for entry in os.listdir(folder) if same_name(entry, name)), None)
 
 
 def _held_copy(speeches: list[Speech], index: Index) -> str | None:
@@ -147,40 +117,97 @@ def _held_copy(speeches: list[Speech], index: Index) -> str | None:
     return None
 
 
-def write_new(data_dir: Path, document: CheckedDocument) -> Path:
-    """Write the document under its name; fails rather than overwrite a file that appeared meanwhile."""
-    path = data_dir / document.name
-    with open(path, "xb") as out:
-        out.write(document.data)
-        out.flush()
-        os.fsync(out.fileno())
-    return path
+# --- the folder's side of a change ------------------------------------------
 
 
-def move_aside(data_dir: Path, source_file: str) -> Path:
-    """Move a corpus file into removed/, never over an earlier removed file of that name."""
-    source = data_dir / source_file
-    if source not in corpus_files(data_dir):
+def stage(data_dir: Path, name: str, data: bytes) -> Move:
+    """Write a new document under a hidden staged name, fsynced; on any error (a full disk) nothing is left.
+
+    Returns the move that puts it in place as `name`, to be made once the store has committed. The staged
+    name is short whatever the document's name, so a name's length never fails here.
+    """
+    fd, staged = tempfile.mkstemp(prefix=STAGED_PREFIX, suffix=STAGED_SUFFIX, dir=data_dir)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(staged)
+        raise
+    os.close(fd)
+    return Move(Path(staged).name, name)
+
+
+def removal(data_dir: Path, source_file: str) -> Move:
+    """The move that takes a corpus file into removed/ (never over an earlier removed file of that name)."""
+    if not any(p.name == source_file for p in corpus_files(data_dir)):
         raise RefusedChange(Refusal.NOT_FOUND, f"{source_file}: not in the corpus")
-    target = data_dir / REMOVED_DIR / source_file
-    target.parent.mkdir(exist_ok=True)
-    if target.exists():
+    if find_name(data_dir / REMOVED_DIR, source_file):
         raise RefusedChange(Refusal.EXISTS, f"{source_file}: removed/ already holds a file of that name")
-    source.rename(target)
-    return target
+    (data_dir / REMOVED_DIR).mkdir(exist_ok=True)
+    return Move(source_file, f"{REMOVED_DIR}/{source_file}")
 
 
-def bring_back(data_dir: Path, source_file: str) -> Path:
-    source = data_dir / REMOVED_DIR / checked_name(source_file)
-    if not source.is_file():
+def restoration(data_dir: Path, source_file: str) -> Move:
+    """The move that brings a removed file back; the name may be given in NFC or NFD, as it was listed."""
+    found = find_name(data_dir / REMOVED_DIR, checked_name(source_file))
+    if found is None or not (data_dir / REMOVED_DIR / found).is_file():
         raise RefusedChange(Refusal.NOT_FOUND, f"{source_file}: not among the removed files")
-    target = data_dir / source.name
-    if target.exists():
+    if find_name(data_dir, found):
         raise RefusedChange(Refusal.EXISTS, f"{source_file}: the corpus holds a file of that name again")
-    source.rename(target)
-    return target
+    return Move(f"{REMOVED_DIR}/{found}", found)
+
+
+def finish_moves(data_dir: Path, moves: list[Move]) -> None:
+    """Carry out moves the store has committed: each source renamed to its target, unless that is done.
+
+    Safe to repeat after a crash at any point: a move whose source is gone and whose target is there was
+    made. The folder is fsynced so that the renames outlive a power cut as the store's commit does.
+    """
+    folders = set()
+    for move in moves:
+        source, target = data_dir / move.source, data_dir / move.target
+        if source.exists() and not target.exists():
+            os.rename(source, target)
+            folders.update({source.parent, target.parent})
+    for folder in folders:
+        _fsync_folder(folder)
+
+
+def discard_staged(data_dir: Path, keep: list[Move]) -> None:
+    """Remove staged documents no committed change names: left by a change that failed or died before
+    committing. Called with the change lock held, so no change is staging meanwhile."""
+    wanted = {m.source for m in keep}
+    for entry in os.listdir(data_dir) if data_dir.is_dir() else []:
+        if entry.startswith(STAGED_PREFIX) and entry.endswith(STAGED_SUFFIX) and entry not in wanted:
+            (data_dir / entry).unlink(missing_ok=True)
+
+
+def unstage(data_dir: Path, moves: list[Move]) -> None:
+    """Remove the staged documents of a change that did not commit."""
+    for move in moves:
+        if move.source.startswith(STAGED_PREFIX):
+            (data_dir / move.source).unlink(missing_ok=True)
+
+
+def corpus_after(data_dir: Path, moves: list[Move]) -> list[tuple[Path, str]]:
+    """The corpus files as these moves will leave the folder: where to read each, and its name."""
+    gone = {m.source for m in moves}
+    entries = [(p, p.name) for p in corpus_files(data_dir) if p.name not in gone]
+    entries += [(data_dir / m.source, m.target) for m in moves if "/" not in m.target]
+    return sorted(entries, key=lambda entry: entry[1])
 
 
 def removed_files(data_dir: Path) -> list[str]:
     folder = data_dir / REMOVED_DIR
     return sorted(p.name for p in corpus_files(folder)) if folder.is_dir() else []
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

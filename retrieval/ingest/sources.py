@@ -110,9 +110,24 @@ def document_text(data: bytes, name: str) -> str:
         text = decode(data, name)
         if suffix == ".md":
             text = _markdown_text(text)
+    text = text.translate(_INVISIBLE_CONTROLS)
     if not text.strip():
         raise SourceError(f"{name}: the file holds no text")
     return text
+
+
+def _invisible_controls() -> dict[int, str | None]:
+    """Control characters out (an ESC reaches a terminal as an escape sequence), those that break lines as a
+    line break, and the bidirectional controls that reorder what a reader sees (U+202E shows text backwards:
+    display spoofing)."""
+    controls = [p for p in (*range(0x20), *range(0x7F, 0xA0)) if chr(p) not in "\n\r\t"]  # Unicode's Cc
+    bidi = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    table: dict[int, str | None] = dict.fromkeys([*controls, *bidi])
+    table.update(dict.fromkeys(map(ord, "\v\f\x1c\x1d\x1e\x85"), "\n"))  # str.splitlines breaks lines there
+    return table
+
+
+_INVISIBLE_CONTROLS = _invisible_controls()
 
 
 def _docx_text(data: bytes, name: str) -> str:

@@ -32,6 +32,7 @@ from importlib import metadata
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,7 +66,7 @@ FIELD_DTYPES = {"words": "float64", "unigrams": "float32", "bigrams": "float32"}
 
 # Raise when what a passage's terms are changes in code (tokenizing, folding, fingerprints): stored
 # analyses made otherwise are then not mixed with new ones (see analysis_key).
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: control and bidi characters stripped at reading, zero-width ones dropped in the fold
 
 # Below this much text, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
@@ -195,20 +196,27 @@ class FileAnalysis:
     codes: FileCodes | None
 
 
-def analyze_file(job: tuple[Path, str]) -> FileAnalysis:
+class FileJob(NamedTuple):
+    """A file to analyse: where to read it, its tag, and its name in the corpus (a staged copy's differs)."""
+
+    path: Path
+    tag: str
+    name: str
+
+
+def analyze_file(job: FileJob) -> FileAnalysis:
     """Read, split, chunk and analyse one file (in a worker process for a full build)."""
-    path, tag = job
-    speeches, chunks, problem = load_file(path, tag)
+    speeches, chunks, problem = load_file(job.path, job.tag, job.name)
     if problem:
-        return FileAnalysis(path.name, [], [], problem, None)
+        return FileAnalysis(job.name, [], [], problem, None)
     codes = analyze_chunks(chunks)
-    return FileAnalysis(path.name, speeches, chunks, None, codes)
+    return FileAnalysis(job.name, speeches, chunks, None, codes)
 
 
-def _analyses(jobs: list[tuple[Path, str]], workers: int | None) -> Iterator[FileAnalysis]:
+def _analyses(jobs: list[FileJob], workers: int | None) -> Iterator[FileAnalysis]:
     """Each job's analysis, in order: on every core when the corpus is large enough to pay for it."""
     workers = workers if workers is not None else len(os.sched_getaffinity(0))
-    size = sum(path.stat().st_size for path, _ in jobs)
+    size = sum(job.path.lstat().st_size for job in jobs)
     if workers < 2 or len(jobs) < 2 or size < PARALLEL_MIN_BYTES or not _can_spawn():
         yield from map(analyze_file, jobs)
         return
@@ -227,7 +235,7 @@ def _analyses(jobs: list[tuple[Path, str]], workers: int | None) -> Iterator[Fil
             yield from done
 
 
-def _analyze_batch(jobs: list[tuple[Path, str]]) -> list[FileAnalysis]:
+def _analyze_batch(jobs: list[FileJob]) -> list[FileAnalysis]:
     return [analyze_file(job) for job in jobs]
 
 
@@ -465,19 +473,22 @@ def build_corpus(
     known_tags: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    entries: Sequence[tuple[Path, str]] | None = None,
 ) -> BuiltCorpus:
     """Read and analyse every corpus file of data_dir; a bad file is reported by name and skipped.
 
-    File tags are settled (and checked) before any file is read, so a clash cannot surface late.
+    `entries` (where to read, name in the corpus) replaces the folder's listing: the folder as a change
+    will leave it. File tags are settled (and checked) before any file is read, so a clash cannot surface late.
     """
-    files = corpus_files(data_dir)
-    corpus = Corpus(tags=file_tags([p.name for p in files], known_tags))
+    listed = entries if entries is not None else [(p, p.name) for p in corpus_files(data_dir)]
+    corpus = Corpus(tags=file_tags([name for _, name in listed], known_tags))
+    files = [FileJob(path, corpus.tags[name], name) for path, name in listed]
     terms = CorpusTerms()
     keys: list[int] = []
     passages: list[FilePassages] = []
     batch: list[tuple[str, FileCodes]] = []
     pending = 0
-    for done, analysis in enumerate(_analyses([(p, corpus.tags[p.name]) for p in files], workers), start=1):
+    for done, analysis in enumerate(_analyses(files, workers), start=1):
         if analysis.codes is None:
             corpus.problems.append(analysis.problem or f"{analysis.name}: not read")
         else:

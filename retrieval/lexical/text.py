@@ -35,9 +35,14 @@ _WORDLIKE = re.compile(r"[\w%]")
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() and "_"
 
 
+# Zero-width characters inside a word (pasted from web pages, or put there to dodge a filter) would hide it
+# from search: the search form drops them.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u180e"))
+
+
 def fold(text: str) -> str:
-    """Search form of a text: NFKC (full-width → half-width), Simplified, lower case."""
-    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
+    """Search form of a text: zero-width characters out, NFKC (full-width → half-width), Simplified, lower case."""
+    return _T2S.convert(unicodedata.normalize("NFKC", text.translate(ZERO_WIDTH))).lower()
 
 
 def fold_chars(text: str) -> str:

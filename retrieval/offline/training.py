@@ -23,10 +23,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from retrieval.lexical.index import Index
-from retrieval.lexical.text import fold
 from retrieval.offline.evaluation import Question, answers, score
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates, candidates
 from retrieval.ranking.ranker import Gate, RankerModel, question_signals
+from retrieval.ranking.retriever import embedded_question
 from retrieval.results import Confidence
 from retrieval.semantic.embeddings import Embedder
 from retrieval.semantic.vectors import CorpusVectors
@@ -73,7 +73,9 @@ def examples(
 ) -> list[Example]:
     out = []
     for k, question in enumerate(questions, start=1):
-        vector = embedder.embed_query(fold(question.question)) if embedder and vectors is not None else None
+        vector = None
+        if embedder is not None and vectors is not None:
+            vector = embedder.embed_query(embedded_question(question.question))
         found = candidates(index, vectors, vector, question.question)
         labels = np.array([answers(index.chunks[i].text, question) for i in found.chunks], dtype=np.float64)
         out.append(Example(question, found, labels, index.slot_of[found.chunks]))

@@ -22,6 +22,17 @@ from retrieval.semantic.vectors import CorpusVectors
 
 log = logging.getLogger(__name__)
 
+# Embedding a question costs the square of its length in tokens (attention): 500 characters took about
+# 50 times a usual question's CPU, and a few users sending such questions held up everyone's answers. The
+# meaning of a question is in its first words (the longest training question has 34 characters); the
+# lexical part still reads the whole of it, in linear time.
+MAX_EMBEDDED_CHARS = 64
+
+
+def embedded_question(question: str) -> str:
+    """What the embedder is given for a question: its search form, at most MAX_EMBEDDED_CHARS long."""
+    return fold(question)[:MAX_EMBEDDED_CHARS]
+
 
 @dataclass(frozen=True)
 class Retriever:
@@ -37,7 +48,7 @@ class Retriever:
             return Answer(hits, Confidence.HIGH if hits else Confidence.NONE)
         vector = None
         if self.vectors is not None and self.embedder is not None and self.vectors.has_vector.any():
-            vector = self.embedder.embed_query(fold(question))
+            vector = self.embedder.embed_query(embedded_question(question))
         return answer(self.index, candidates(self.index, self.vectors, vector, question), self.model, top_k)
 
 

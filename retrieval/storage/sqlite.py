@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Self
 
@@ -22,10 +23,17 @@ class SQLiteFile:
 
     async def open(self) -> Self:
         if self.read_only:
-            self._db = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            target, uri = f"{self.path.resolve().as_uri()}?mode=ro", True
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise sqlite3.OperationalError(f"cannot make its folder ({exc.strerror})") from exc
+            target, uri = str(self.path), False
+        # A file that cannot be opened (a folder, no permission) fails here, in this thread: failing inside
+        # aiosqlite's connect leaves its worker thread to report to an event loop that may be gone.
+        sqlite3.connect(target, uri=uri).close()
+        self._db = await aiosqlite.connect(target, uri=uri)
         await self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         if not self.read_only:
             await self.prepare()

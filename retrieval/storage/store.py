@@ -114,6 +114,24 @@ CREATE TABLE IF NOT EXISTS vectors (
 """
 
 
+# The renames a change makes in the corpus folder, written in the transaction that stores its index and
+# cleared once they are made: a change that dies between the two is finished by the next one. Outside
+# INDEX_TABLES, so a schema change of the index never drops a change still to finish.
+CHANGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending_moves (
+    position INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL
+);
+"""
+
+# Reads of the index while other processes keep committing changes, before the last one is taken as it is.
+LOAD_TRIES = 3
+
+# meta values that must read as whole numbers; a store holding anything else there is damaged.
+NUMERIC_META = ("generation", "passages", "lexicon_total", "snapshot", "complete")
+
+
 @dataclass(frozen=True)
 class IndexUpdate:
     """What a build or a change writes: files out, files in, and the corpus-wide results."""
@@ -126,6 +144,7 @@ class IndexUpdate:
     tags: dict[str, str]  # file tags to remember (those already known are kept as they are)
     info: dict[str, str]
     replace_all: bool = False
+    moves: list[tuple[str, str]] = field(default_factory=list)  # the folder's renames: (source, target)
 
 
 @dataclass
@@ -200,7 +219,7 @@ class StoreUnavailable(RuntimeError):
 
 
 class DamagedStore(sqlite3.DatabaseError):
-    """SQLite's own check found damaged pages."""
+    """SQLite's own check found damaged pages, or values the store wrote do not read back (meta, schema)."""
 
 
 # Only these mean the file itself is damaged; anything else (busy, locked, read-only, cannot open, I/O)
@@ -254,9 +273,19 @@ class Store(SQLiteFile):
             await self._drop_index_tables()
         await self.db.executescript(INDEX_SCHEMA)
         await self.db.executescript(VECTOR_SCHEMA)
+        await self.db.executescript(CHANGE_SCHEMA)
         if version != SCHEMA_VERSION:
             await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         await self.db.commit()
+        await self._check_values()
+
+    async def _check_values(self) -> None:
+        """The values every command reads first parse, or the store is damaged (one bad value would make every
+        command fail, a rebuild included)."""
+        meta = dict(await self._fetchall("SELECT key, value FROM meta"))
+        bad = [key for key in NUMERIC_META if key in meta and not str(meta[key]).isdecimal()]
+        if bad:
+            raise DamagedStore(f"meta values that do not parse: {', '.join(f'{k}={meta[k]!r}' for k in bad)}")
 
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> tuple:
         async with self.db.execute(sql, params) as cursor:
@@ -267,6 +296,22 @@ class Store(SQLiteFile):
         await self.db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in INDEX_TABLES))
 
     # --- the index ---------------------------------------------------------
+
+    async def generation(self) -> int:
+        """The stored index's generation: every change by any process raises it."""
+        row = await self._fetchone("SELECT value FROM meta WHERE key = 'generation'")
+        return int(row[0]) if row else 0
+
+    async def pending_moves(self) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in await self._fetchall("SELECT source, target FROM pending_moves ORDER BY position")]
+
+    async def write_moves(self, moves: Sequence[tuple[str, str]]) -> None:
+        """Record a change's renames; inside `transaction()`, the one that stores its index."""
+        await self.db.executemany("INSERT INTO pending_moves (source, target) VALUES (?, ?)", moves)
+
+    async def clear_moves(self) -> None:
+        await self.db.execute("DELETE FROM pending_moves")
+        await self.db.commit()
 
     async def has_index(self) -> bool:
         row = await self._fetchone("SELECT value FROM meta WHERE key = 'complete'")
@@ -297,6 +342,7 @@ class Store(SQLiteFile):
         """
         async with self.transaction():
             await self.write_files(update.removed, update.added, update.terms, update.replace_all)
+            await self.write_moves(update.moves)
             return await self.write_results(update.terms, update.lexicon, update.duplicate_of, update.tags, update.info)
 
     async def write_files(
@@ -404,6 +450,15 @@ class Store(SQLiteFile):
         return terms
 
     async def load_index(self) -> StoredIndex:
+        """The stored index as one generation: read again if another process committed a change meanwhile
+        (each change raises the generation), so a half-seen change is never served."""
+        for _ in range(LOAD_TRIES - 1):
+            stored = await self._load_index()
+            if await self.generation() == stored.generation:
+                return stored
+        return await self._load_index()
+
+    async def _load_index(self) -> StoredIndex:
         info = await self.info()
         speeches = [
             Speech(r[0], r[1], r[2], (), bool(r[3]), r[4])

@@ -40,7 +40,7 @@ BUTTONS = [
     Feedback("0123456789ab", True),
     Feedback("0123456789ab", False),
     Example(2),
-    ConfirmRemove("001-5"),
+    ConfirmRemove("001-5", 7),
     Restore(name_key("计量讲话.txt")),
 ]
 

@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
-from retrieval.resources import BUNDLED_DATA_DIR
 
 TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 
 
-def test_defaults_are_the_bundled_corpus_and_a_store_under_the_working_directory() -> None:
+def test_defaults_are_a_corpus_and_a_store_in_the_user_data_directory(data_home: Path) -> None:
     settings = load_settings({}, env_file=None)
-    assert settings.data_dir == BUNDLED_DATA_DIR and (settings.data_dir / "lexicon" / "stopwords.txt").is_file()
-    assert settings.db_path == Path("var") / "speechbot.sqlite3"
+    assert settings.data_dir == data_home / "corpus"  # $XDG_DATA_HOME/speechbot, whatever the working directory
+    assert settings.db_path == data_home / "speechbot.sqlite3"
     assert (settings.token, settings.admin_ids, settings.results_per_page, settings.shutdown_answer_seconds) == (
         "",
         frozenset(),

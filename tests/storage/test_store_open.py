@@ -155,3 +155,30 @@ async def test_a_store_with_damaged_pages_is_moved_aside_and_rebuilt(
             assert len(service.index.speeches) == 2
     assert "unreadable" in caplog.text
     assert sum(".corrupt-" in p.name for p in db.parent.iterdir()) == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE meta SET value = 'x' WHERE key = 'generation'",
+        "UPDATE meta SET value = '' WHERE key = 'lexicon_total'",
+        "UPDATE meta SET value = '1.5e3' WHERE key = 'passages'",
+    ],
+    ids=["generation", "lexicon-total", "passages"],
+)
+async def test_a_store_whose_values_do_not_parse_is_moved_aside_and_rebuilt(
+    store_with_rows: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    """One bad value made every command fail (`invalid literal for int()`), reindex included."""
+    db = store_with_rows
+    with sqlite3.connect(db) as conn:
+        conn.execute(damage)
+    with caplog.at_level("WARNING", logger="retrieval.storage.store"):
+        async with Store(db) as store:
+            service = SearchService(store, db.parent / "data")
+            assert await service.start() is not None  # rebuilt
+            assert (await service.search("金华市质量强镇试点", 1)).hits
+            await service.reindex()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "retrieval.storage.store"]
+    assert "do not parse" in line and "moved it to" in line
+    assert sum(p.name.split(".corrupt-")[-1].isdecimal() for p in db.parent.iterdir()) == 1  # with its -wal, -shm

