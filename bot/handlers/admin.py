@@ -262,9 +262,16 @@ def _size(n: int) -> str:
 
 def _semantic_line(search: SearchService) -> str:
     """How much of the corpus answers by meaning as well as by words (vectors still being computed)."""
+    model = search.model_state
+    if model.state == "none":
+        return "语义检索：未启用（只按词检索）"
+    if model.state == "loading":
+        return f"语义检索：模型加载中（已 {model.seconds:.0f} 秒），暂按词检索"
+    if model.state == "failed":
+        return "语义检索：模型未能加载（详见日志），只按词检索"
     vectors = search.retriever.vectors
     if vectors is None:
-        return "语义检索：未启用（只按词检索）"
+        return "语义检索：段落向量计算中，暂按词检索"
     progress = search.embedding_progress
     if vectors.complete:
         return "语义检索：全部段落已就绪"

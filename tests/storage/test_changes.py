@@ -50,7 +50,7 @@ class QuestionVectors:
 @cache
 def served_parts() -> tuple[RankerModel, dict[int, np.ndarray], QuestionVectors]:
     embedder = QuestionVectors()
-    model = load_model(MODEL_PATH, embedder)
+    model = load_model(MODEL_PATH, embedder.model_id)
     assert model is not None
     return model, read_bundle(bundle_path(DATA_DIR, embedder.model_id)), embedder
 
