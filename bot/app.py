@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from telegram import BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, Defaults, TypeHandler
+from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults, TypeHandler
 
 from bot.commands import USER_COMMANDS, show_admin_commands
-from bot.context import BotServices
+from bot.context import CONTEXT_TYPES, BotApplication, BotContext, BotServices
 from bot.handlers import admin, errors, inline, questions, reading
 from bot.handlers.replies import refuse_dataless_buttons
 from bot.ratelimit import UserRateLimiter
@@ -27,11 +27,12 @@ INLINE_QUERIES_PER_QUESTION = 5  # Telegram sends one as the user types
 PRUNE_AT = datetime.time(3, 30)  # local time, when few ask
 
 
-def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> Application:
+def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None = None) -> BotApplication:
     """The bot; `rate_limiter` replaces Telegram's own flood limits (benchmarks on a local server only)."""
     processor = DrainingProcessor(IN_FLIGHT, settings.shutdown_answer_seconds)
     application = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .application_class(SpeechbotApplication)
         .token(settings.token)
         .base_url(settings.bot_api_url)
@@ -45,8 +46,8 @@ def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None
         .build()
     )
     processor.application = application
-    application.bot_data["settings"] = settings
-    application.bot_data["polling"] = not settings.webhook_url
+    application.bot_data.settings = settings
+    application.bot_data.polling = not settings.webhook_url
     application.add_handler(TypeHandler(Update, refuse_dataless_buttons), group=-1)
     for module in (admin, reading, inline, questions):
         application.add_handlers(module.handlers())
@@ -54,9 +55,11 @@ def build_application(settings: Settings, *, rate_limiter: AIORateLimiter | None
     return application
 
 
-async def on_startup(application: Application) -> None:
+async def on_startup(application: BotApplication) -> None:
     """Open the store, load or build the index, and register the command menus."""
-    settings: Settings = application.bot_data["settings"]
+    settings = application.bot_data.settings
+    if settings is None:
+        raise RuntimeError("the application was not built by build_application")
     store = await Store(settings.db_path).open()
     search = SearchService(store, settings.data_dir, settings.embedder)
     report = await search.start()
@@ -65,8 +68,8 @@ async def on_startup(application: Application) -> None:
     records = await Records(settings.db_path).open()
     if not settings.user_hash_salt:
         settings = replace(settings, user_hash_salt=await records.user_salt())
-        application.bot_data["settings"] = settings
-    application.bot_data["services"] = BotServices(
+        application.bot_data.settings = settings
+    application.bot_data.started = BotServices(
         settings,
         store,
         search,
@@ -80,26 +83,26 @@ async def on_startup(application: Application) -> None:
         application.job_queue.run_daily(_prune_job, time=PRUNE_AT, name="prune query log")
 
 
-async def prune_query_log(application: Application) -> None:
-    bot_services: BotServices = application.bot_data["services"]
+async def prune_query_log(application: BotApplication) -> None:
+    bot_services = application.bot_data.services
     pruned = await bot_services.records.prune(bot_services.settings.log_retention_days)
     if pruned:
         log.info("pruned %d questions older than %d days", pruned, bot_services.settings.log_retention_days)
 
 
-async def _prune_job(context: CallbackContext) -> None:
+async def _prune_job(context: BotContext) -> None:
     await prune_query_log(context.application)
 
 
-async def on_shutdown(application: Application) -> None:
-    bot_services: BotServices | None = application.bot_data.pop("services", None)
+async def on_shutdown(application: BotApplication) -> None:
+    bot_services, application.bot_data.started = application.bot_data.started, None
     if bot_services is not None:
         await bot_services.search.close()
         await bot_services.records.close()
         await bot_services.store.close()
 
 
-async def _register_commands(application: Application, settings: Settings) -> None:
+async def _register_commands(application: BotApplication, settings: Settings) -> None:
     await application.bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
     for admin_id in sorted(settings.admin_ids):
         await show_admin_commands(application.bot, admin_id)

@@ -143,7 +143,7 @@ class SpeechbotApplication(Application):
     async def _confirm_taken_updates(self) -> None:
         """In polling mode, acknowledge to Telegram the updates in hand and nothing after them."""
         queue = self.update_queue
-        polling = self.updater is not None and self.bot_data.get("polling", False)
+        polling = self.updater is not None and getattr(self.bot_data, "polling", False)
         if not polling or not isinstance(queue, UpdateQueue) or queue.highest_update_id is None:
             return
         try:

@@ -6,14 +6,15 @@ import asyncio
 import logging
 from datetime import datetime
 from html import escape
+from typing import cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram import CallbackQuery, Chat, Document, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import services
+from bot.context import BotContext, services
 from bot.handlers.replies import STALE_BUTTON
 from bot.records import hash_user
-from bot.view.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key
+from bot.view.callbacks import ConfirmRemove, Restore, decode, encode, matches, name_key, read_as
 from retrieval.ingest.folder import Refusal, RefusedChange
 from retrieval.service import ChangeReport, ReindexBusy, ReindexError, SearchService
 from retrieval.shown import file_label, unhashed
@@ -54,7 +55,7 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, refusal: str = REFUSED) -> bool:
+async def is_admin(update: Update, context: BotContext, action: str, refusal: str = REFUSED) -> bool:
     """True for an admin; anyone else is refused in one line (`refusal`), and the attempt is logged."""
     bot_services = services(context)
     user = update.effective_user
@@ -70,14 +71,15 @@ async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: s
     return allowed
 
 
-async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reindex(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
     if not await is_admin(update, context, "reindex"):
         return
     search = services(context).search
     if search.reindexing:
-        await update.effective_message.reply_text("索引正在重建中，请稍候。")
+        await message.reply_text("索引正在重建中，请稍候。")
         return
-    progress = await update.effective_message.reply_text("正在重建索引，期间照常回答问题……")
+    progress = await message.reply_text("正在重建索引，期间照常回答问题……")
     try:
         report = await search.reindex()
     except ReindexBusy:
@@ -93,13 +95,13 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await progress.edit_text("\n".join(lines))
 
 
-async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def upload(update: Update, context: BotContext) -> None:
     """An admin's document joins the corpus; anyone else's gets the one line on what the bot does."""
     if not await is_admin(update, context, "upload", refusal=UPLOADS_ARE_FOR_ADMINS):
         return
     bot_services = services(context)
-    message = update.effective_message
-    document = message.document
+    message = cast(Message, update.effective_message)
+    document = cast(Document, message.document)  # the handler's filter: a message with a document
     limit = bot_services.settings.max_upload_bytes
     if document.file_size and document.file_size > limit:
         await message.reply_text(f"❌ 未改动语料：{UPLOAD_REFUSALS[Refusal.TOO_LARGE].format(limit=_size(limit))}")
@@ -117,20 +119,21 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
     if not await is_admin(update, context, "remove"):
         return
     index = services(context).search.index
     speech_id = (context.args or [""])[0]
     speech = index.speeches.get(speech_id)
     if speech is None:
-        await update.effective_message.reply_text("请写上要移出的讲话编号，例如：/remove 003-1（/speeches 查看编号）。")
+        await message.reply_text("请写上要移出的讲话编号，例如：/remove 003-1（/speeches 查看编号）。")
         return
     siblings = [s for s in index.speeches.values() if s.source_file == speech.source_file]
     if len(siblings) > 1:
         data = encode(ConfirmRemove(speech_id, services(context).search.generation))
         button = InlineKeyboardButton(f"确认移出全部 {len(siblings)} 篇", callback_data=data)
-        await update.effective_message.reply_text(
+        await message.reply_text(
             f"《{escape(speech.title)}》所在的文件 {escape(file_label(speech.source_file))} "
             f"共有 {len(siblings)} 篇讲话，"
             "移出文件会一并移出它们（文件移到 removed/，可用 /restore 恢复）。",
@@ -140,19 +143,20 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _remove(update, context, speech_id)
 
 
-async def confirm_remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def confirm_remove_button(update: Update, context: BotContext) -> None:
+    query = cast(CallbackQuery, update.callback_query)
     if not await is_admin(update, context, "remove"):
         return
-    confirmed = decode(update.callback_query.data)
+    confirmed = decode(query.data)
     current = services(context).search.generation
     if not isinstance(confirmed, ConfirmRemove) or confirmed.generation != current:  # the corpus changed since
-        await update.callback_query.answer(CONFIRMATION_EXPIRED, show_alert=True)
+        await query.answer(CONFIRMATION_EXPIRED, show_alert=True)
         return
-    await update.callback_query.answer()
+    await query.answer()
     await _remove(update, context, confirmed.speech_id)
 
 
-async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id: str) -> None:
+async def _remove(update: Update, context: BotContext, speech_id: str) -> None:
     await _change_corpus(
         update,
         context,
@@ -165,10 +169,10 @@ async def _remove(update: Update, context: ContextTypes.DEFAULT_TYPE, speech_id:
     )
 
 
-async def restore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def restore(update: Update, context: BotContext) -> None:
     if not await is_admin(update, context, "restore"):
         return
-    message = update.effective_message
+    message = cast(Message, update.effective_message)
     if message is None:
         return
     removed = services(context).search.removed_files()
@@ -203,19 +207,20 @@ def removed_labels(names: list[str]) -> dict[str, str]:
     return labels
 
 
-async def restore_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def restore_button(update: Update, context: BotContext) -> None:
+    query = cast(CallbackQuery, update.callback_query)
     if not await is_admin(update, context, "restore"):
         return
-    key = decode(update.callback_query.data).name_key
+    key = read_as(Restore, query.data).name_key
     name = next((n for n in services(context).search.removed_files() if name_key(n) == key), None)
     if name is None:
-        await update.callback_query.answer(STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
-    await update.callback_query.answer()
+    await query.answer()
     await _restore(update, context, name)
 
 
-async def _restore(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
+async def _restore(update: Update, context: BotContext, name: str) -> None:
     await _change_corpus(
         update,
         context,
@@ -225,10 +230,11 @@ async def _restore(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str
     )
 
 
-async def _change_corpus(update: Update, context: ContextTypes.DEFAULT_TYPE, working: str, change, done) -> None:
+async def _change_corpus(update: Update, context: BotContext, working: str, change, done) -> None:
     """Run a corpus change, showing progress in one message and its outcome in the same message."""
+    chat = cast(Chat, update.effective_chat)
     limit = _size(services(context).settings.max_upload_bytes)
-    progress = await context.bot.send_message(update.effective_chat.id, working)
+    progress = await context.bot.send_message(chat.id, working)
     try:
         report: ChangeReport = await change
     except RefusedChange as exc:
@@ -281,7 +287,8 @@ def _semantic_line(search: SearchService) -> str:
     )
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
     if not await is_admin(update, context, "stats"):
         return
     midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
@@ -298,4 +305,4 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines += ["", "<b>常见问题</b>"] + [f"{n}× {escape(q[:60])}" for q, n in figures.top]
     if figures.recent_unanswered:
         lines += ["", "<b>最近未找到答案</b>"] + [escape(q[:60]) for q in figures.recent_unanswered]
-    await update.effective_message.reply_text("\n".join(lines))
+    await message.reply_text("\n".join(lines))

@@ -6,14 +6,15 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+
+from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 
 SORRY = "抱歉，处理这条消息时出错了，请稍后再试。"
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     if not isinstance(update, Update):
         log.error("error outside an update", exc_info=context.error)
         return

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
-from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
-from telegram.ext import BaseHandler, ContextTypes, InlineQueryHandler
+from telegram import (
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+    User,
+)
+from telegram.ext import BaseHandler, InlineQueryHandler
 
-from bot.context import services
+from bot.context import BotContext, services
 from bot.handlers.replies import reader_writer
 from bot.input import prepare_question
 from bot.ratelimit import Verdict
@@ -29,15 +37,16 @@ def handlers() -> list[BaseHandler]:
     return [InlineQueryHandler(inline_query)]
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.inline_query
+async def inline_query(update: Update, context: BotContext) -> None:
+    user = cast(User, update.effective_user)
+    query = cast(InlineQuery, update.inline_query)
     question, _ = prepare_question(query.query)
     if not question:
         hint = reader_writer(update, context).words(HINT)
         await query.answer([], button=InlineQueryResultsButton(text=hint, start_parameter="inline"), cache_time=300)
         return
     bot_services = services(context)
-    if bot_services.inline_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
+    if bot_services.inline_limiter.check(user.id) is not Verdict.ALLOW:
         await query.answer([], cache_time=5, is_personal=True)
         return
     writer = reader_writer(update, context, question)
@@ -59,7 +68,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(results, button=None if results else nothing, cache_time=60, is_personal=True)
     # Awaited after the answer went out, so a stop (bot/shutdown.py) waits for the log row.
     await bot_services.records.log_inline(
-        hash_user(update.effective_user.id, bot_services.settings.user_hash_salt),
+        hash_user(user.id, bot_services.settings.user_hash_salt),
         question_key(question),
         question,
         [h.chunk_id for h in found],

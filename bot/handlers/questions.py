@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 from html import escape
+from typing import cast
 
-from telegram import MessageEntity, Update
+from telegram import CallbackQuery, Message, MessageEntity, Update, User
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.commands import ADMIN_COMMANDS, show_admin_commands
-from bot.context import services
+from bot.context import BotContext, services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
 from bot.input import prepare_question
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
-from bot.view.callbacks import Example, Feedback, MorePage, decode, matches
+from bot.view.callbacks import Example, Feedback, MorePage, matches, read_as
 from bot.view.keyboards import answer_keyboard, examples_keyboard
 from bot.view.render import answer_html, no_answer_html, places_note
 
@@ -67,9 +68,9 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """/start and /help: what the bot does, three example questions; for an admin, the admin commands too."""
-    message = update.effective_message
+    message = cast(Message, update.effective_message)
     if message is None:
         return
     user = update.effective_user
@@ -84,17 +85,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await answer(update, context, update.effective_message.text)
+async def private_question(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    await answer(update, context, message.text or "")
 
 
-async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_command(update: Update, context: BotContext) -> None:
     await answer(update, context, " ".join(context.args or []))
 
 
-async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_question(update: Update, context: BotContext) -> None:
     """In groups only a mention of the bot or a reply to it is a question; other chatter is not ours."""
-    message = update.effective_message
+    message = cast(Message, update.effective_message)
     mention = f"@{context.bot.username}".lower()
     mentioned = any(
         entity.type == MessageEntity.MENTION and text.lower() == mention
@@ -104,26 +106,29 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     replied = original is not None and original.from_user is not None and original.from_user.id == context.bot.id
     if not (mentioned or replied):
         return
-    text = message.text
+    text = message.text or ""
     for value in message.parse_entities([MessageEntity.MENTION]).values():
         if value.lower() == mention:
             text = text.replace(value, " ")
     await answer(update, context, text)
 
 
-async def not_a_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(reader_writer(update, context).words(WHAT_I_DO))
+async def not_a_question(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    await message.reply_text(reader_writer(update, context).words(WHAT_I_DO))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(reader_writer(update, context).words("没有这个命令。" + WHAT_I_DO))
+async def unknown_command(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    await message.reply_text(reader_writer(update, context).words("没有这个命令。" + WHAT_I_DO))
 
 
-async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+async def answer(update: Update, context: BotContext, text: str) -> None:
     """Search, reply with the first page of passages and their buttons, then log the question."""
+    user = cast(User, update.effective_user)
     bot_services = services(context)
-    message = update.effective_message
-    user_id = update.effective_user.id
+    message = cast(Message, update.effective_message)
+    user_id = user.id
     verdict = bot_services.limiter.check(user_id)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.WARN:
@@ -168,9 +173,9 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     )
 
 
-async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    example: Example = decode(query.data)
+async def example_button(update: Update, context: BotContext) -> None:
+    query = cast(CallbackQuery, update.callback_query)
+    example = read_as(Example, query.data)
     if example.number >= len(EXAMPLES):
         await query.answer(STALE_BUTTON)
         return
@@ -179,10 +184,10 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer(update, context, reader_writer(update, context).words(EXAMPLES[example.number]))
 
 
-async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more_button(update: Update, context: BotContext) -> None:
     """Another page of a question's results, in place of the message that showed the last one."""
-    query = update.callback_query
-    more: MorePage = decode(query.data)
+    query = cast(CallbackQuery, update.callback_query)
+    more = read_as(MorePage, query.data)
     bot_services = services(context)
     question = await bot_services.records.question_for(more.key)
     per_page = bot_services.settings.results_per_page
@@ -213,15 +218,17 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """Button data we did not write, or from a version we no longer read: a short answer, no error."""
-    await update.callback_query.answer(STALE_BUTTON)
+    query = cast(CallbackQuery, update.callback_query)
+    await query.answer(STALE_BUTTON)
 
 
-async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    feedback: Feedback = decode(query.data)
+async def feedback_button(update: Update, context: BotContext) -> None:
+    user = cast(User, update.effective_user)
+    query = cast(CallbackQuery, update.callback_query)
+    feedback = read_as(Feedback, query.data)
     bot_services = services(context)
-    user_hash = hash_user(update.effective_user.id, bot_services.settings.user_hash_salt)
+    user_hash = hash_user(user.id, bot_services.settings.user_hash_salt)
     saved = await bot_services.records.set_feedback(feedback.key, user_hash, feedback.useful)
     await query.answer(reader_writer(update, context).words("谢谢反馈！" if saved else "这个按钮已失效。"))

@@ -5,12 +5,23 @@ from __future__ import annotations
 from html import escape
 from typing import cast
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import services
+from bot.context import BotContext, services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
-from bot.view.callbacks import Cite, Context, ListPage, OpenSpeech, ReadAt, SourceText, SpeechPage, decode, matches
+from bot.view.callbacks import (
+    Around,
+    Cite,
+    ListPage,
+    OpenSpeech,
+    ReadAt,
+    SourceText,
+    SpeechPage,
+    decode,
+    matches,
+    read_as,
+)
 from bot.view.keyboards import context_keyboard, speech_keyboard, speeches_keyboard
 from bot.view.render import (
     SPEECHES_PER_PAGE,
@@ -44,22 +55,24 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(open_speech_button, pattern=matches(OpenSpeech)),
         CallbackQueryHandler(read_at_button, pattern=matches(ReadAt)),
         CallbackQueryHandler(speech_page_button, pattern=matches(SpeechPage)),
-        CallbackQueryHandler(context_button, pattern=matches(Context)),
+        CallbackQueryHandler(context_button, pattern=matches(Around)),
         CallbackQueryHandler(source_button, pattern=matches(SourceText)),
         CallbackQueryHandler(cite_button, pattern=matches(Cite)),
     ]
 
 
-async def list_speeches(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_speeches(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
     text, markup = _speech_list(services(context).search.index, 0, reader_writer(update, context))
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await message.reply_text(text, reply_markup=markup)
 
 
-async def list_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    page = decode(update.callback_query.data).page
+async def list_page_button(update: Update, context: BotContext) -> None:
+    query = cast(CallbackQuery, update.callback_query)
+    page = read_as(ListPage, query.data).page
     text, markup = _speech_list(services(context).search.index, page, reader_writer(update, context))
-    await update.callback_query.answer()
-    await edit_in_place(update.callback_query.message, text, markup)
+    await query.answer()
+    await edit_in_place(query.message, text, markup)
 
 
 def _rows(index: Index, speech_ids: list[str]) -> list[SpeechRow]:
@@ -96,9 +109,9 @@ def matching_speeches(index: Index, wanted: str) -> list[str]:
     return exact or [s for s in index.speech_order if s.lower().startswith(wanted)]
 
 
-async def read_speech(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def read_speech(update: Update, context: BotContext) -> None:
     writer = reader_writer(update, context)
-    message = update.effective_message
+    message = cast(Message, update.effective_message)
     wanted = (context.args or [""])[0]
     if not wanted:
         await message.reply_text(writer.words(NO_ID))
@@ -116,25 +129,28 @@ async def read_speech(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_text(page[0], reply_markup=page[1])
 
 
-async def open_speech_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def open_speech_button(update: Update, context: BotContext) -> None:
     """The whole speech as a new message, so the answer it was opened from stays."""
     await _show_speech_page(update, context, new_message=True)
 
 
-async def speech_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def speech_page_button(update: Update, context: BotContext) -> None:
     await _show_speech_page(update, context, new_message=False)
 
 
-async def _show_speech_page(update: Update, context: ContextTypes.DEFAULT_TYPE, new_message: bool) -> None:
-    query = update.callback_query
-    read: OpenSpeech | SpeechPage = decode(query.data)
+async def _show_speech_page(update: Update, context: BotContext, new_message: bool) -> None:
+    chat = cast(Chat, update.effective_chat)
+    query = cast(CallbackQuery, update.callback_query)
+    read = decode(query.data)
+    if not isinstance(read, OpenSpeech | SpeechPage):  # the handler's pattern lets only these through
+        raise ValueError(f"not a speech page button: {query.data!r}")
     page = _speech_page(services(context).search.index, read.speech_id, read.page, reader_writer(update, context))
     if page is None:
         await query.answer(STALE_BUTTON)
         return
     await query.answer()
     if new_message:
-        await context.bot.send_message(update.effective_chat.id, page[0], reply_markup=page[1])
+        await context.bot.send_message(chat.id, page[0], reply_markup=page[1])
     else:
         await edit_in_place(query.message, page[0], page[1])
 
@@ -164,7 +180,7 @@ def _speech_page(
     return html, speech_keyboard(speech_id, number, len(pages), writer)
 
 
-async def _marks(context: ContextTypes.DEFAULT_TYPE, index: Index, chunk: Chunk, key: str) -> Marks | None:
+async def _marks(context: BotContext, index: Index, chunk: Chunk, key: str) -> Marks | None:
     """The answer to mark in a passage opened from a reply: by the question behind the reply's key (the
     question is cut off the event loop)."""
     question = await services(context).records.question_for(key) if key else None
@@ -174,10 +190,11 @@ async def _marks(context: ContextTypes.DEFAULT_TYPE, index: Index, chunk: Chunk,
     return Marks(best, terms)
 
 
-async def read_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def read_at_button(update: Update, context: BotContext) -> None:
     """The whole speech as a new message, opened at the page holding the passage, the passage marked."""
-    query = update.callback_query
-    read: ReadAt = decode(query.data)
+    chat = cast(Chat, update.effective_chat)
+    query = cast(CallbackQuery, update.callback_query)
+    read = read_as(ReadAt, query.data)
     index = services(context).search.index
     chunk = index.chunk(read.chunk_id)
     if chunk is None:
@@ -191,18 +208,20 @@ async def read_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer(STALE_BUTTON)
         return
     await query.answer()
-    await context.bot.send_message(update.effective_chat.id, page[0], reply_markup=page[1])
+    await context.bot.send_message(chat.id, page[0], reply_markup=page[1])
 
 
-async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def context_button(update: Update, context: BotContext) -> None:
     """The paragraphs around a passage, as a new message with a way on to the whole speech and the source."""
-    read: Context = decode(update.callback_query.data)
+    query = cast(CallbackQuery, update.callback_query)
+    chat = cast(Chat, update.effective_chat)
+    read = read_as(Around, query.data)
     index = services(context).search.index
     chunk = index.chunk(read.chunk_id)
     if chunk is None:
-        await update.callback_query.answer(STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
-    await update.callback_query.answer()
+    await query.answer()
     writer = reader_writer(update, context)
     around = index.neighbours(chunk.id)
     texts, note = page_texts(around)
@@ -216,31 +235,31 @@ async def context_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         note=note,
         paragraphs={c.id: index.paragraphs_of(c.id) for c in around},
     )
-    await context.bot.send_message(
-        update.effective_chat.id, html, reply_markup=context_keyboard(chunk.id, read.key, writer)
-    )
+    await context.bot.send_message(chat.id, html, reply_markup=context_keyboard(chunk.id, read.key, writer))
 
 
-async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def source_button(update: Update, context: BotContext) -> None:
     """The passage as the source file has it: not converted to the reader's script, words not read back."""
-    chunk_id = decode(update.callback_query.data).chunk_id
+    query = cast(CallbackQuery, update.callback_query)
+    chat = cast(Chat, update.effective_chat)
+    chunk_id = read_as(SourceText, query.data).chunk_id
     index = services(context).search.index
     chunk = index.chunk(chunk_id)
     if chunk is None:
-        await update.callback_query.answer(STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
-    await update.callback_query.answer()
+    await query.answer()
     writer = reader_writer(update, context)
     note = SOURCE_REPAIRED_NOTE if chunk.repaired else SOURCE_NOTE
     title = writer.text(index.speeches[chunk.speech_id].title)
     html = source_html(title, chunk, writer, note, index.paragraphs_of(chunk.id))
-    await context.bot.send_message(update.effective_chat.id, html)
+    await context.bot.send_message(chat.id, html)
 
 
-async def cite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cite_button(update: Update, context: BotContext) -> None:
     """The passage whole, in the reader's script and the speaker's words, with title and paragraph to paste."""
     query = cast(CallbackQuery, update.callback_query)
-    chat = update.effective_chat
+    chat = cast(Chat, update.effective_chat)
     cite = decode(query.data)
     index = services(context).search.index
     chunk = index.chunk(cite.chunk_id) if isinstance(cite, Cite) else None

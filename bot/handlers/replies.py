@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
+from bot.context import BotContext, services
 from bot.view.script import REGION_VARIANTS, Script, Writer, regional_variant, writer_for
 
 STALE_BUTTON = "这个按钮已失效，请重新提问。"
@@ -25,12 +26,12 @@ async def edit_in_place(message: object, text: str, markup: InlineKeyboardMarkup
             raise
 
 
-def reader_writer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str | None = None) -> Writer:
+def reader_writer(update: Update, context: BotContext, question: str | None = None) -> Writer:
     """The reader's script for this reply: the question's own, else the one they last wrote in (kept per user),
     else their Telegram language's (zh-hant, zh-tw, zh-hk), else Simplified. Traditional in their region's
     forms: the question's, else their Telegram language's region, else the ones they wrote last, else the
     deployment's. A question that tells either sets it for what follows."""
-    default = context.application.bot_data["settings"].traditional_variant
+    default = services(context).settings.traditional_variant
     user = update.effective_user
     user_data = context.user_data if user is not None else None
     last = user_data.get(LAST_SCRIPT) if user_data is not None else None

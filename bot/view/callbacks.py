@@ -27,7 +27,7 @@ class MorePage:
 
 
 @dataclass(frozen=True)
-class Context:
+class Around:
     """The paragraphs before and after a passage; `key` names the question whose answer to mark in it."""
 
     chunk_id: str
@@ -117,7 +117,7 @@ class Stale:
 
 Button = (
     MorePage
-    | Context
+    | Around
     | ReadAt
     | SourceText
     | Cite
@@ -129,6 +129,8 @@ Button = (
     | ConfirmRemove
     | Restore
 )
+
+B = typing.TypeVar("B", bound=Button)
 
 # Telegram's limit on callback_data, in bytes.
 MAX_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
@@ -176,7 +178,7 @@ _PASSAGE = rf"{_ID}:\d{{1,5}}"
 # The one definition of every button's data: encode, decode and the handlers' patterns all come from it.
 FORMATS = (
     Format(MorePage, "p", (Field("key", _KEY), Field("page", r"\d{1,3}"))),
-    Format(Context, "c", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
+    Format(Around, "c", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
     Format(ReadAt, "a", (Field("chunk_id", _PASSAGE), Field("key", _KEY, optional=True))),
     Format(SourceText, "r", (Field("chunk_id", _PASSAGE),)),
     Format(Cite, "q", (Field("chunk_id", _PASSAGE),)),
@@ -230,6 +232,14 @@ def decode(data: str | None) -> Button | Stale:
         if m:
             return format_.read(m)
     return Stale(data)
+
+
+def read_as(kind: type[B], data: str | None) -> B:
+    """The button behind data its handler's pattern (`matches(kind)`) let through: of that kind, or ValueError."""
+    button = decode(data)
+    if not isinstance(button, kind):
+        raise ValueError(f"not {kind.__name__} button data: {data!r}")
+    return button
 
 
 def _size(data: str) -> int:

@@ -5,12 +5,15 @@ Labels are the bot's own words, written in the reader's script.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.view.callbacks import (
+    Around,
     Button,
     Cite,
-    Context,
     Example,
     Feedback,
     ListPage,
@@ -28,7 +31,7 @@ def _button(text: str, data: Button, writer: Writer = SIMPLIFIED) -> InlineKeybo
     return InlineKeyboardButton(writer.words(text), callback_data=encode(data))
 
 
-def _keyed(make: type[Context] | type[ReadAt], chunk_id: str, key: str) -> Context | ReadAt:
+def _keyed(make: type[Around] | type[ReadAt], chunk_id: str, key: str) -> Around | ReadAt:
     """The button with the question's key when its data fits, else without (the passage still opens)."""
     try:
         encode(make(chunk_id, key))
@@ -44,7 +47,7 @@ def answer_keyboard(
     page) and a citation to paste; then paging and 👍/👎."""
     numbered = list(enumerate(hits, start=first_number))
     rows = [
-        [_button(f"📖 {n} 上下文", _keyed(Context, h.chunk_id, key), writer) for n, h in numbered],
+        [_button(f"📖 {n} 上下文", _keyed(Around, h.chunk_id, key), writer) for n, h in numbered],
         [_button(f"📄 {n} 全文", _keyed(ReadAt, h.chunk_id, key), writer) for n, h in numbered],
         [_button(f"📋 {n} 引用", Cite(h.chunk_id), writer) for n, h in numbered],
     ]
@@ -60,23 +63,24 @@ def answer_keyboard(
 
 
 def pager(
-    make: type[SpeechPage] | type[ListPage], page: int, count: int, *args: str, writer: Writer = SIMPLIFIED
+    page_button: Callable[[int], SpeechPage | ListPage], page: int, count: int, writer: Writer = SIMPLIFIED
 ) -> list[InlineKeyboardButton]:
+    """◀ and ▶ to the pages either side of `page`, where there are such pages."""
     buttons = []
     if page > 0:
-        buttons.append(_button("◀ 上一页", make(*args, page - 1), writer))
+        buttons.append(_button("◀ 上一页", page_button(page - 1), writer))
     if page + 1 < count:
-        buttons.append(_button("下一页 ▶", make(*args, page + 1), writer))
+        buttons.append(_button("下一页 ▶", page_button(page + 1), writer))
     return buttons
 
 
 def speech_keyboard(speech_id: str, page: int, count: int, writer: Writer = SIMPLIFIED) -> InlineKeyboardMarkup | None:
-    buttons = pager(SpeechPage, page, count, speech_id, writer=writer)
+    buttons = pager(partial(SpeechPage, speech_id), page, count, writer)
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
 def speeches_keyboard(page: int, count: int, writer: Writer = SIMPLIFIED) -> InlineKeyboardMarkup | None:
-    buttons = pager(ListPage, page, count, writer=writer)
+    buttons = pager(ListPage, page, count, writer)
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 

@@ -7,9 +7,9 @@ from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.view.callbacks import (
     FORMATS,
+    Around,
     Cite,
     ConfirmRemove,
-    Context,
     Example,
     Feedback,
     ListPage,
@@ -28,8 +28,8 @@ from bot.view.callbacks import (
 
 BUTTONS = [
     MorePage("0123456789ab", 2),
-    Context("001-5:16"),
-    Context("001-5:16", "0123456789ab"),
+    Around("001-5:16"),
+    Around("001-5:16", "0123456789ab"),
     ReadAt("001-5:16"),
     ReadAt("001-5:16", "0123456789ab"),
     SourceText("001-5:16"),

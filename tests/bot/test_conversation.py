@@ -30,7 +30,7 @@ def styled(message: dict, kind: str) -> list[str]:
 async def logged_rows(bot: Harness) -> list[tuple]:
     """The query log once every update taken in has been handled (each is logged just after its reply)."""
     await bot.app.update_queue.join()
-    records = bot.app.bot_data["services"].records
+    records = bot.app.bot_data.services.records
     async with records.db.execute("SELECT * FROM query_log ORDER BY id") as cursor:
         return [tuple(r) async for r in cursor]
 
@@ -148,7 +148,7 @@ async def test_feedback_is_recorded(bot: Harness) -> None:
     await logged_rows(bot)
     query_id = await server.press_button(chat, chat, reply["message_id"], button(reply, "有用"))
     assert (await server.wait_for_callback_answer(query_id))["text"] == "谢谢反馈！"
-    stats = await bot.app.bot_data["services"].records.stats(since=0)
+    stats = await bot.app.bot_data.services.records.stats(since=0)
     assert stats.useful == 1 and stats.total >= 1
 
 
@@ -175,7 +175,7 @@ async def test_forged_and_stale_buttons_get_a_short_answer(bot: Harness) -> None
             query_id = await server.press_button(who, who, reply["message_id"], data, forged=True)
             answer = await server.wait_for_callback_answer(query_id)
             assert "失效" in answer.get("text", ""), (who.id, data)
-    assert await bot.app.bot_data["services"].records.admin_attempts() == []  # none reached an admin handler
+    assert await bot.app.bot_data.services.records.admin_attempts() == []  # none reached an admin handler
 
 
 async def test_buttons_keep_working_after_a_restart(bot: Harness) -> None:

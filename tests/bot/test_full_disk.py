@@ -9,7 +9,7 @@ from tests.bot.conftest import USER_ID, Harness
 
 async def fill(harness: Harness) -> int:
     """The store's file can grow no more (SQLite's SQLITE_FULL, as on a full disk); the rows logged so far."""
-    db = harness.app.bot_data["services"].records.db
+    db = harness.app.bot_data.services.records.db
     async with db.execute("PRAGMA page_count") as cursor:
         pages = (await cursor.fetchone())[0]
     await db.execute(f"PRAGMA max_page_count = {pages}")
@@ -39,5 +39,5 @@ async def test_an_answer_is_not_followed_by_an_error_when_the_log_cannot_be_writ
     await server.wait_until_delivered()
     await bot.app.update_queue.join()  # the question's handling is over, log attempt included
     assert [m["text"][:2] for m in server.bot_messages(chat.id)] == [answer["text"][:2]]  # no "抱歉，…出错了"
-    async with bot.app.bot_data["services"].records.db.execute("SELECT COUNT(*) FROM query_log") as cursor:
+    async with bot.app.bot_data.services.records.db.execute("SELECT COUNT(*) FROM query_log") as cursor:
         assert (await cursor.fetchone())[0] == logged

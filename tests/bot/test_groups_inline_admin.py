@@ -46,7 +46,7 @@ async def test_non_admins_are_refused_every_admin_command_and_it_is_logged(bot: 
     for command in ("/reindex", "/stats"):
         refused = await server.ask(chat, chat, command)
         assert refused["text"] == "抱歉，这个命令只对管理员开放。"
-    attempts = await bot.app.bot_data["services"].records.admin_attempts()
+    attempts = await bot.app.bot_data.services.records.admin_attempts()
     assert [(action, allowed) for _, action, allowed in attempts] == [("reindex", False), ("stats", False)]
     assert {user_hash for user_hash, _, _ in attempts} == {hash_user(USER_ID, bot.settings.user_hash_salt)}
 

@@ -52,6 +52,6 @@ async def test_the_bot_answers_from_a_speech_another_process_added(settings: Set
         assert added.returncode == 0, added.stderr[-2000:]
 
         await server.ask(chat, chat, QUESTION)  # the question that notices the change (answered meanwhile)
-        await harness.app.bot_data["services"].search.caught_up()  # the new index loaded in the background
+        await harness.app.bot_data.services.search.caught_up()  # the new index loaded in the background
         answer = await server.ask(chat, chat, QUESTION)
         assert "全县计量工作会议讲话" in answer["text"] and "三千二百台" in answer["text"]

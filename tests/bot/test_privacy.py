@@ -39,7 +39,7 @@ async def test_at_debug_no_user_id_username_group_title_or_salt_is_logged(
         await server.send_text(group, user, "/ask 区长质量奖的奖金是多少")
         await server.wait_for_bot_messages(group.id)
         logging.getLogger("retrieval.service").debug("our own DEBUG lines are still written")
-        salt = harness.app.bot_data["services"].settings.user_hash_salt
+        salt = harness.app.bot_data.services.settings.user_hash_salt
     err = capsys.readouterr().err
     assert "our own DEBUG lines are still written" in err
     for secret in (str(user_id), username, title, salt):

@@ -69,7 +69,7 @@ async def test_the_whole_speech_opens_at_the_page_holding_the_passage_with_it_ma
     speech = (await server.wait_for_bot_messages(chat.id, after_message_id=reply["message_id"]))[0]
     assert "▶ 第" in speech["text"]
     page = int(speech["text"].split("（第 ")[1].split("/")[0])
-    index = bot.app.bot_data["services"].search.index
+    index = bot.app.bot_data.services.search.index
     chunk_id = third.split(":", 1)[1].rsplit(":", 1)[0]
     from bot.view.render import speech_pages
 

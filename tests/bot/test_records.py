@@ -50,7 +50,7 @@ async def test_without_user_hash_salt_a_random_salt_is_made_once_and_kept(settin
         async with bot_session(settings) as harness:
             chat = harness.server.private_chat(USER_ID)
             await harness.server.ask(chat, chat, "区长质量奖的奖金是多少")
-            salt = harness.app.bot_data["services"].settings.user_hash_salt
+            salt = harness.app.bot_data.services.settings.user_hash_salt
         with sqlite3.connect(settings.db_path) as conn:
             hashes = [r[0] for r in conn.execute("SELECT user_hash FROM query_log ORDER BY id")]
         assert hashes[-1] == hash_user(USER_ID, salt)

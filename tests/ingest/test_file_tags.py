@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.view.callbacks import MAX_BYTES, Context, OpenSpeech, decode, encode
+from bot.view.callbacks import MAX_BYTES, Around, OpenSpeech, decode, encode
 from retrieval.ingest.corpus import TagError, file_tags
 from retrieval.service import ReindexError, SearchService
 from retrieval.storage.store import Store
@@ -29,7 +29,7 @@ async def test_three_thousand_files_sharing_one_prefix_index_with_short_distinct
         index = service.index
         assert len({s.source_file for s in index.speeches.values()}) == 3000
         longest = max(index.chunks, key=lambda c: len(c.id))
-        for button in (OpenSpeech(longest.speech_id, 9999), Context(longest.id)):
+        for button in (OpenSpeech(longest.speech_id, 9999), Around(longest.id)):
             assert len(encode(button).encode()) <= MAX_BYTES and decode(encode(button)) == button
         hits = (await service.search("第2999项重点任务", 1)).hits
         assert hits and hits[0].source_file == "synth_02999.txt"
