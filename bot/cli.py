@@ -19,7 +19,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.input import prepare_question
 from bot.logs import redact, setup_logging
 from bot.records import Records
 from bot.settings import Settings, SettingsError, load_settings
@@ -27,8 +26,9 @@ from retrieval.home import default_data_dir, default_db_path, seed_corpus
 from retrieval.ingest.corpus import corpus_files
 from retrieval.ingest.folder import RefusedChange, read_candidate
 from retrieval.offline.evaluation import Question, figures_line, first_answer_rank, load_questions, score
+from retrieval.question import read_question
 from retrieval.ranking.ranker import TRAINING_ELSEWHERE, TRAINING_NEGATIVES, TRAINING_QUESTIONS, ranker_path
-from retrieval.results import Answer, Confidence, Hit, SpeechRef
+from retrieval.results import Hit, SpeechRef
 from retrieval.semantic.choice import EmbedderUnavailable
 from retrieval.semantic.vectors import bundle_path, corpus_texts, write_bundle
 from retrieval.service import ReindexError, ReindexReport, SearchService
@@ -285,17 +285,17 @@ async def _wait_for_vectors(service: SearchService) -> None:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.harness.telegram_html import html_to_ansi
-    from bot.view.render import PAGE_CHARS, answer_html, no_answer_html, places_note
+    from bot.view.render import PAGE_CHARS, answer_html, no_answer_html, places_note, shortened_note
     from bot.view.script import writer_for
 
-    question, note = prepare_question(" ".join(args.question))
-    if not question:
+    if not read_question(" ".join(args.question)).text:  # told before the service's slow start
         print("请输入一个问题，例如：speechbot ask 区长质量奖的奖金是多少", file=sys.stderr)
         return 2
     page_chars = PAGE_CHARS * -(-args.top_k // 3)  # as the bot's pages of three passages
 
     async def work(service: SearchService) -> int:
-        found = await service.search(question, args.top_k)
+        found = await service.search(" ".join(args.question), args.top_k)
+        question, note = found.question.text, shortened_note(found.question)
         writer = writer_for(question, None, settings.traditional_variant)
         shown_note = "\n".join(filter(None, [note, places_note(found.uncovered_places)]))
         html = (
@@ -319,8 +319,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
     async def work(service: SearchService) -> int:
         lines = queries if queries is not None else (line.rstrip("\n") for line in sys.stdin)
         for query in lines:
-            question, _ = prepare_question(query)
-            found = await service.search(question, args.top_k) if question else Answer([], Confidence.NONE)
+            found = await service.search(query, args.top_k)
             print(
                 json.dumps(
                     {
@@ -392,8 +391,7 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     async def work(service: SearchService) -> int:
         results = []
         for q in questions:
-            question, _ = prepare_question(q.question)
-            found = await service.search(question, 10) if question else Answer([], Confidence.NONE)
+            found = await service.search(q.question, 10)
             results.append([h.text for h in found.hits])
             if args.misses and q.answerable and (first_answer_rank(results[-1], q) or 99) > 3:
                 print(f"miss: {q.id} {q.question}", file=sys.stderr)

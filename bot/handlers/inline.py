@@ -17,7 +17,6 @@ from telegram.ext import BaseHandler, InlineQueryHandler
 
 from bot.context import BotContext, services
 from bot.handlers.replies import reader_writer
-from bot.input import prepare_question
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.view.render import passage_html, reply_titles
@@ -40,8 +39,7 @@ def handlers() -> list[BaseHandler]:
 async def inline_query(update: Update, context: BotContext) -> None:
     user = cast(User, update.effective_user)
     query = cast(InlineQuery, update.inline_query)
-    question, _ = prepare_question(query.query)
-    if not question:
+    if not query.query.strip():  # the bot's name typed, no question yet
         hint = reader_writer(update, context).words(HINT)
         await query.answer([], button=InlineQueryResultsButton(text=hint, start_parameter="inline"), cache_time=300)
         return
@@ -49,10 +47,11 @@ async def inline_query(update: Update, context: BotContext) -> None:
     if bot_services.inline_limiter.check(user.id) is not Verdict.ALLOW:
         await query.answer([], cache_time=5, is_personal=True)
         return
-    writer = reader_writer(update, context, question)
     started = time.perf_counter()
-    found = (await bot_services.search.search(question, MAX_RESULTS)).hits
+    answer = await bot_services.search.search(query.query, MAX_RESULTS)
     latency_ms = (time.perf_counter() - started) * 1000
+    question, found = answer.question.text, answer.hits
+    writer = reader_writer(update, context, question)
     titles = reply_titles(found)
     results = [
         InlineQueryResultArticle(

@@ -13,12 +13,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.commands import ADMIN_COMMANDS, show_admin_commands
 from bot.context import BotContext, services
 from bot.handlers.replies import STALE_BUTTON, edit_in_place, reader_writer
-from bot.input import prepare_question
 from bot.ratelimit import Verdict
 from bot.records import hash_user, question_key
 from bot.view.callbacks import Example, Feedback, MorePage, matches, read_as
 from bot.view.keyboards import answer_keyboard, examples_keyboard
-from bot.view.render import answer_html, no_answer_html, places_note
+from bot.view.render import answer_html, no_answer_html, places_note, shortened_note
 
 EXAMPLES = ["区长质量奖的奖金是多少", "怎么抓食品安全", "质监部门要帮企业建立哪三大体系"]
 # How many pages "more results" may turn; each page searches for just what it shows, plus one to
@@ -135,16 +134,16 @@ async def answer(update: Update, context: BotContext, text: str) -> None:
             seconds = bot_services.limiter.seconds_until_free(user_id)
             await message.reply_text(reader_writer(update, context).words(SLOW_DOWN.format(seconds=seconds)))
         return
-    question, note = prepare_question(text)
+    started = time.perf_counter()
+    per_page = bot_services.settings.results_per_page
+    found = await bot_services.search.search(text, per_page + 1)
+    latency_ms = (time.perf_counter() - started) * 1000
+    question, hits = found.question.text, found.hits
     if not question:
         await message.reply_text(reader_writer(update, context).words(EMPTY))
         return
+    note = shortened_note(found.question)
     writer = reader_writer(update, context, question)
-    started = time.perf_counter()
-    per_page = bot_services.settings.results_per_page
-    found = await bot_services.search.search(question, per_page + 1)
-    hits = found.hits
-    latency_ms = (time.perf_counter() - started) * 1000
     key = question_key(question)
     quote = message.chat.type != ChatType.PRIVATE
     if hits:

@@ -17,6 +17,7 @@ from bot.view.script import SIMPLIFIED, Writer
 from bot.view.shown import note_line
 from bot.view.titles import distinct_titles
 from retrieval.ingest.chunking import Chunk
+from retrieval.question import MAX_QUESTION_CHARS, Question
 from retrieval.results import Confidence, Hit, SpeechRef, TextNote
 
 MESSAGE_LIMIT = 4096
@@ -146,6 +147,11 @@ def answer_html(
             break
         short[len(short) - 1 - short[::-1].index(False)] = True  # the last passage still whole is cut
     return _fit(html)
+
+
+def shortened_note(question: Question) -> str:
+    """The note over a reply to a question searched on its first part only (plain text, as places_note)."""
+    return f"问题较长，只按前 {MAX_QUESTION_CHARS} 个字检索。" if question.shortened else ""
 
 
 def places_note(places: Sequence[str]) -> str:

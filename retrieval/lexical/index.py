@@ -26,9 +26,6 @@ from retrieval.lexical.text import char_bigrams, char_text, char_unigrams, query
 from retrieval.results import Hit, SpeechRef
 from retrieval.shown import reader_text, text_note
 
-# Past this a question is a pasted document; its start says what it is about.
-MAX_QUERY_CHARS = 1000
-
 WORD_WEIGHT = 1.0
 UNIGRAM_WEIGHT = 0.5
 BIGRAM_WEIGHT = 0.5
@@ -114,7 +111,7 @@ class Index:
     # --- searching -------------------------------------------------------
 
     def search(self, text: str, top_k: int = 10) -> list[Hit]:
-        query = analyze_query(text[:MAX_QUERY_CHARS], self.segmenter)
+        query = analyze_query(text, self.segmenter)
         if top_k <= 0 or query.is_empty or not self.chunks:
             return []
         idfs = self.word_idfs(query)

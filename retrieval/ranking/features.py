@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.lexical.index import MAX_QUERY_CHARS as _MAX_QUERY_CHARS
 from retrieval.lexical.index import Index, Query, analyze_query
 from retrieval.ranking.places import PLACE_FEATURES, AskedPlaces, corpus_places, place_candidates, place_columns
 from retrieval.semantic.vectors import CorpusVectors
-
-MAX_QUERY_CHARS = _MAX_QUERY_CHARS
 
 # How many candidates each retriever contributes (together they hold nearly every answer on dev).
 POOL = {"fused": 30, "words": 20, "bigrams": 20, "passage_vector": 30, "sentence_vector": 20}
@@ -90,7 +87,7 @@ def candidates(
     index: Index, vectors: CorpusVectors | None, question_vector: np.ndarray | None, text: str
 ) -> Candidates:
     """Gather candidates from every retriever and compute their features."""
-    query = analyze_query(text[:MAX_QUERY_CHARS], index.segmenter)
+    query = analyze_query(text, index.segmenter)
     n = len(index.chunks)
     group = index.duplicate_of
 
@@ -107,7 +104,7 @@ def candidates(
         sentence_choice = np.full(n, -1, dtype=np.int64)
 
     places = corpus_places(index)
-    asked = places.asked(text[:MAX_QUERY_CHARS], index)
+    asked = places.asked(text, index)
     pool = place_candidates(places, asked, fused, passage_cos)
     for name, scores in (
         ("fused", fused),

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.lexical.index import MAX_QUERY_CHARS, Index
+from retrieval.lexical.index import Index
 from retrieval.lexical.text import fold
 from retrieval.ranking.features import candidates
 from retrieval.ranking.ranker import RankerModel, answer
@@ -42,7 +42,6 @@ class Retriever:
     embedder: Embedder | None = None
 
     def answer(self, question: str, top_k: int = 10) -> Answer:
-        question = question[:MAX_QUERY_CHARS]  # a pasted document: its start says what it is about
         if self.model is None:
             hits = self.index.search(question, top_k)
             return Answer(hits, Confidence.HIGH if hits else Confidence.NONE)

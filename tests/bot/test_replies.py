@@ -81,18 +81,24 @@ async def test_taiwan_readers_get_taiwans_forms_and_hong_kong_readers_theirs(bot
 async def test_no_two_speeches_share_a_title_in_a_reply_or_the_list(bot: Harness) -> None:
     server, chat = bot.server, bot.server.private_chat(USER_ID)
     reply = await server.ask(chat, chat, "施工单位上半年出了几起质量事故")
-    headings = re.findall(r"^\d\. (.+) · 第", reply["text"], flags=re.M)
-    copies = [t for line in re.findall(r"同一段落亦见：(.+)", reply["text"]) for t in line.split("；")]
-    titles = headings + [re.sub(r" 第\d+段.*$", "", c) for c in copies]
+    blocks = re.split(r"^(?=\d\. )", reply["text"], flags=re.M)[1:]  # one per passage shown
+    assert blocks, reply["text"]
+    headings, copies_of = [], []
+    for block in blocks:
+        headings.append(re.match(r"\d\. (.+) · 第", block).group(1))  # type: ignore[union-attr]
+        also = re.search(r"同一段落亦见：(.+)", block)
+        copies_of.append({re.sub(r" 第\d+段.*$", "", c) for c in also.group(1).split("；")} if also else set())
+    titles = set(headings).union(*copies_of)
     assert "讲话（施工、合格率） · 篇九" in titles and "讲话（施工、合格率） · 篇十一（一）" in titles
     speeches = [data.split(":")[1] for _, data in buttons(reply) if data.startswith("a:")]
     heading_of = dict(zip(speeches, headings, strict=True))
     assert len(set(heading_of.values())) == len(heading_of)  # a title is one speech's
-    assert not {re.sub(r" 第\d+段.*$", "", c) for c in copies} & set(heading_of.values())
+    assert all(heading not in copies for heading, copies in zip(headings, copies_of, strict=True))
 
     listing = await server.ask(chat, chat, "/speeches")
     rows = re.findall(r"^\S+  (.+)（\d+段）$", listing["text"], flags=re.M)
     assert len(rows) == 25 and len(set(rows)) == 25
+    assert titles <= set(rows)  # every title a reply shows names one speech of the list
 
 
 async def test_a_passage_can_be_cited_whole_with_its_source(bot: Harness) -> None:

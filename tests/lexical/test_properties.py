@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.harness.telegram_html import parse_html
-from bot.input import prepare_question
-from bot.view.render import MESSAGE_LIMIT, answer_html, context_html, no_answer_html, speech_page_html
+from bot.view.render import MESSAGE_LIMIT, answer_html, context_html, no_answer_html, shortened_note, speech_page_html
 from retrieval.ingest.chunking import Chunk
 from retrieval.lexical.index import Index
+from retrieval.question import read_question
 
 SPECIALS = st.sampled_from(list("<>&\"'*_`[]()~#+-=|{}.!\\/") + ["&amp;", "<b>", "</i>", "&#", "\x00", "\u202e"])
 HOSTILE = st.lists(st.one_of(st.text(max_size=20), SPECIALS), max_size=40).map("".join)
@@ -25,7 +25,8 @@ def assert_sendable(html: str) -> None:
 @FAST
 @given(question=ANY_TEXT)
 def test_any_question_gets_a_sendable_reply(index: Index, question: str) -> None:
-    searched, note = prepare_question(question)
+    read = read_question(question)
+    searched, note = read.text, shortened_note(read)
     hits = index.search(searched, 3) if searched else []
     assert_sendable(answer_html(searched, hits, note=note) if hits else no_answer_html(searched, note))
 

