@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.bot.conftest import ADMIN_ID, Harness
-from tests.bot.test_corpus_admin import admin_bot, corpus_state  # noqa: F401  (admin_bot is a fixture)
+from tests.bot.corpus.test_corpus_admin import admin_bot, corpus_state  # noqa: F401  (admin_bot is a fixture)
 
 
 async def test_an_old_remove_confirmation_expires_with_the_corpus_it_confirmed(admin_bot: Harness) -> None:  # noqa: F811

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from bot.view.script import Script, detect
+from tests.bot.asking.test_conversation import button, buttons, styled
 from tests.bot.conftest import ADMIN_ID, USER_ID, Harness
-from tests.bot.test_conversation import button, buttons, styled
 
 # Questions of every kind: a number, a how-to, a list, Traditional, a long paragraph's answer.
 QUESTIONS = [
@@ -60,7 +60,7 @@ async def test_a_traditional_question_after_a_simplified_one_is_answered_in_trad
         reply = await server.ask(chat, chat, "台北今天會下雨嗎")
         assert "“台北今天會下雨嗎”" in reply["text"] and "臺北" not in reply["text"]
         assert detect(reply["text"].replace("台北今天會下雨嗎", "")) is Script.TRADITIONAL
-    # 台 not as a place (a question about 台灣's award is one the speeches do not cover: tests/bot/test_places.py)
+    # 台 not as a place (a question about 台灣's award is not covered: tests/bot/asking/test_places.py)
     sure = await server.ask(chat, chat, "區長質量獎出台後獎金是多少")
     assert sure["text"].startswith("🔎 區長質量獎出台後獎金是多少") and "50萬" in sure["text"]
 

@@ -4,8 +4,8 @@ speeches found by id prefix, the whole speech opened at the passage, inline quer
 from __future__ import annotations
 
 from bot.view.script import Script, Writer, detect
+from tests.bot.asking.test_conversation import button, buttons, logged_rows, styled
 from tests.bot.conftest import USER_ID, Harness
-from tests.bot.test_conversation import button, buttons, logged_rows, styled
 
 TRADITIONAL_ONLY = "獎質東區們這來說會發強"
 SIMPLIFIED_ONLY = "奖质东区们这来说会发强"

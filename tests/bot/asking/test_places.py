@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.bot.asking.test_conversation import buttons
 from tests.bot.conftest import USER_ID, Harness
-from tests.bot.test_conversation import buttons
 
 
 async def test_a_place_no_speech_covers_gets_the_plain_not_covered_reply(bot: Harness) -> None:

@@ -14,8 +14,8 @@ import docx
 import pytest
 
 from bot.settings import Settings
+from tests.bot.asking.test_conversation import buttons
 from tests.bot.conftest import ADMIN_ID, USER_ID, Harness, bot_session
-from tests.bot.test_conversation import buttons
 from tests.conftest import DATA_DIR
 from tests.hostile import broken_xml_docx, spaces_bomb
 
