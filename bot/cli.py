@@ -347,8 +347,7 @@ async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
         speeches = [index.speeches[s] for s in index.speech_order]
         titles = distinct_titles(SpeechRef(s.id, s.title, 0, s.source_title, s.source_file) for s in speeches)
         for speech in speeches:
-            chunks = index.speech_chunks(speech.id)
-            paragraphs = index.paragraphs_of(chunks[-1].id)[1] if chunks else 0
+            paragraphs = index.paragraph_count(speech.id)
             print(
                 terminal_safe(
                     f"{speech.id}\t{titled(titles[speech.id])}\t{file_label(speech.source_file)}\t{paragraphs}"

@@ -83,7 +83,7 @@ def _rows(index: Index, speech_ids: list[str]) -> list[SpeechRow]:
             index.speeches[s].title,
             index.speeches[s].source_title,
             file_label(index.speeches[s].source_file),
-            _paragraphs(index, s),
+            index.paragraph_count(s),
             copies.get(s, ""),
         )
         for s in speech_ids
@@ -95,11 +95,6 @@ def _speech_list(index: Index, page: int, writer: Writer) -> tuple[str, InlineKe
     count = max(1, -(-len(rows) // SPEECHES_PER_PAGE))
     page = min(page, count - 1)
     return speeches_html(rows, page, writer), speeches_keyboard(page, count, writer)
-
-
-def _paragraphs(index: Index, speech_id: str) -> int:
-    chunks = index.speech_chunks(speech_id)
-    return index.paragraphs_of(chunks[-1].id)[1] if chunks else 0
 
 
 def matching_speeches(index: Index, wanted: str) -> list[str]:

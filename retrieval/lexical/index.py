@@ -282,6 +282,11 @@ class Index:
         i = self.chunk_position[chunk_id]
         return self.chunks[i].paragraph, self.last_paragraph[i]
 
+    def paragraph_count(self, speech_id: str) -> int:
+        """How many paragraphs a speech has: the last its last passage holds (the one count every view shows)."""
+        chunks = self.speech_chunks(speech_id)
+        return self.paragraphs_of(chunks[-1].id)[1] if chunks else 0
+
     def _speech_copies(self) -> dict[str, str]:
         """Speeches that repeat an earlier one (most of their passages are copies of that speech's): the one
         each repeats. Worked out once per index, off the event loop, for every speech list."""

@@ -39,8 +39,9 @@ from retrieval.storage.sqlite import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
-#                    6: weight arrays in pieces; 7: what each speech is about (places, derived title)
+SCHEMA_VERSION = 8  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
+#                    6: weight arrays in pieces; 7: what each speech is about (places, derived title);
+#                    8: no paragraph count (the index's last passage holds the one count)
 
 # A weight array is stored in pieces of this size: SQLite copies a blob it is given, and assembles a row
 # whole, so one 80 MB blob would cost twice that in memory on top of the index while it is written.
@@ -64,7 +65,6 @@ CREATE TABLE IF NOT EXISTS speeches (
     file_position INTEGER NOT NULL,
     title TEXT NOT NULL,
     spun INTEGER NOT NULL DEFAULT 0,
-    paragraph_count INTEGER NOT NULL,
     source_title TEXT NOT NULL DEFAULT '',
     places TEXT NOT NULL DEFAULT '',
     mentions TEXT NOT NULL DEFAULT '',
@@ -364,7 +364,7 @@ class Store(SQLiteFile):
             )
             await db.execute("DELETE FROM speeches WHERE source_file = ?", (name,))
             await db.execute("DELETE FROM file_terms WHERE source_file = ?", (name,))
-        await db.executemany("INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _speech_rows(added))
+        await db.executemany("INSERT INTO speeches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _speech_rows(added))
         await db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_rows(added))
         marks = ", ".join("?" * (len(TERM_COLUMNS) + 2))
         await db.executemany(f"INSERT INTO file_terms VALUES ({marks})", _term_rows(added, terms))
@@ -515,9 +515,9 @@ class Store(SQLiteFile):
         )
         await self.db.commit()
 
-    async def speech_rows(self) -> list[tuple[str, str, str, int]]:
+    async def speech_rows(self) -> list[tuple[str, str, str]]:
         async with self.db.execute(
-            "SELECT id, title, source_file, paragraph_count FROM speeches ORDER BY source_file, file_position"
+            "SELECT id, title, source_file FROM speeches ORDER BY source_file, file_position"
         ) as cursor:
             return [tuple(r) async for r in cursor]
 
@@ -533,14 +533,11 @@ def _field_rows(fields: dict[str, FieldArrays]) -> Iterator[tuple]:
 
 def _speech_rows(files: Sequence[FilePassages]) -> Iterator[tuple]:
     for record in files:
-        paragraphs: dict[str, int] = {}
-        for c in record.chunks:
-            paragraphs[c.speech_id] = max(paragraphs.get(c.speech_id, 0), c.paragraph)
         for k, s in enumerate(record.speeches):
             about = s.about  # the source's own title is kept: which title is shown depends on the corpus
             source = s.source_title or s.title
             places, mentions = "|".join(about.places), "|".join(about.mentions)
-            row = (s.id, s.source_file, k, source, int(s.spun), paragraphs.get(s.id, 0), "", places, mentions)
+            row = (s.id, s.source_file, k, source, int(s.spun), "", places, mentions)
             yield (*row, about.organisation, about.meeting, about.title)
 
 

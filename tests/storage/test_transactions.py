@@ -45,7 +45,7 @@ def listing(folder: Path) -> list[str]:
 
 async def stored_files(db: Path) -> set[str]:
     async with Store(db) as store:
-        return {source for _, _, source, _ in await store.speech_rows()}
+        return {source for _, _, source in await store.speech_rows()}
 
 
 async def assert_agree(data: Path, db: Path) -> None:
