@@ -80,6 +80,10 @@ class CorpusChanges:
         self.store = store
         self.data_dir = data_dir
         self._unsaved: tuple[Index, int] | None = None  # an index whose weights the store lacks, its generation
+        self._storing: asyncio.Task[None] | None = None
+        # One change at a time in this process (across processes: the service's ChangeLock); storing the
+        # weights takes it too, so a change never finds its index's weights half written.
+        self.lock = asyncio.Lock()
 
     async def recover(self) -> None:
         """Finish the renames of a change that died after its commit; drop what one that died before staged.
@@ -95,22 +99,33 @@ class CorpusChanges:
 
     # --- the weights' snapshot ---------------------------------------------
 
-    @property
-    def snapshot_due(self) -> bool:
-        return self._unsaved is not None
-
     def snapshot_later(self, index: Index, generation: int) -> None:
         """Note that the store lacks this index's weights (it was assembled from counts)."""
         self._unsaved = (index, generation)
 
-    async def write_snapshot(self) -> None:
-        """Store the weights of the index last changed, unless the store has moved on since."""
-        if self._unsaved is None:
+    def store_weights_soon(self) -> None:
+        """Store the weights noted, in the background, once the change that noted them has let go of the lock."""
+        if self._unsaved is not None:
+            self._storing = asyncio.create_task(self._store_weights(), name="store-weights")
+
+    async def settle(self) -> None:
+        """Wait until the weights noted are stored (a command that changed the corpus, before it exits)."""
+        if self._storing is not None:
+            await self._storing
+
+    async def _store_weights(self) -> None:
+        """The store writes them only if no other process has changed the index since; a change that got the
+        lock first leaves its own weights to store."""
+        if self.lock.locked() or self._unsaved is None:
             return
-        index, generation = self._unsaved
-        self._unsaved = None
-        if not await self.store.write_snapshot(_weights(index), generation):
-            log.info("index snapshot of generation %d skipped: the store has moved on", generation)
+        try:
+            async with self.lock:
+                index, generation = self._unsaved
+                self._unsaved = None
+                if not await self.store.write_snapshot(_weights(index), generation):
+                    log.info("index snapshot of generation %d skipped: the store has moved on", generation)
+        except Exception:
+            log.warning("could not store the index's weights; the next start-up assembles them", exc_info=True)
 
     # --- whole rebuilds ----------------------------------------------------
 

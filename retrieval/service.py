@@ -11,8 +11,8 @@ for another process's, a bounded time). A change first catches up with what
 other processes stored, and every question checks the store's generation:
 a change made by another process (`speechbot add` while the bot runs) is
 loaded in the background and swapped in. After a change has answered, the
-new weights are stored for the next start-up (a few seconds at 100k
-passages), still under the change lock; `settle()` waits.
+new weights are stored for the next start-up by CorpusChanges (a few
+seconds at 100k passages), under its lock; `settle()` waits.
 
 Vectors for text the cache lacks (a new upload, a new corpus) are computed by
 a background job, a batch at a time; the retriever is swapped for one with
@@ -127,9 +127,7 @@ class SearchService:
         self._load_error = ""
         self._retriever: Retriever | None = None
         self._model: RankerModel | None = None
-        self._lock = asyncio.Lock()
         self._embedding: asyncio.Task[None] | None = None
-        self._snapshot_task: asyncio.Task[None] | None = None
         self._texts: tuple[Index, list[SemanticText]] | None = None
         self.embedding_progress = EmbeddingProgress(0, 0)
 
@@ -149,7 +147,7 @@ class SearchService:
 
     @property
     def reindexing(self) -> bool:
-        return self._lock.locked()
+        return self.changes.lock.locked()
 
     @property
     def model_state(self) -> ModelState:
@@ -204,7 +202,7 @@ class SearchService:
         await self._serve(index, stored.generation)
         if stored.fields is None:  # assembled from the counts: store its weights for next time
             self.changes.snapshot_later(index, stored.generation)
-            self._snapshot_soon()
+            self.changes.store_weights_soon()
 
     async def close(self) -> None:
         """Store the weights of the last change if that is still to do, then stop the embedding job (what it
@@ -252,15 +250,15 @@ class SearchService:
 
     def _notice_changes(self) -> None:
         """Check the store's generation in the background, unless a check or a change of ours is under way."""
-        if self._lock.locked() or (self._refresh is not None and not self._refresh.done()):
+        if self.changes.lock.locked() or (self._refresh is not None and not self._refresh.done()):
             return
         self._refresh = asyncio.create_task(self._catch_up_quietly(), name="catch-up")
 
     async def _catch_up_quietly(self) -> None:
         """The question's check: under this process's change lock, so no change of ours starts half-way."""
-        if self._lock.locked():
+        if self.changes.lock.locked():
             return
-        async with self._lock:
+        async with self.changes.lock:
             try:
                 await self._catch_up()
             except Exception:
@@ -309,7 +307,7 @@ class SearchService:
             await self._catch_up()
             index, report = await self.changes.add_documents(self._index, documents, max_bytes)
             await self._serve(index, await self.store.generation())
-        self._snapshot_soon()
+        self.changes.store_weights_soon()
         return report
 
     async def remove_file_of(self, speech_id: str) -> ChangeReport:
@@ -318,7 +316,7 @@ class SearchService:
             await self._catch_up()
             index, report = await self.changes.remove_file_of(self.index, speech_id)
             await self._serve(index, await self.store.generation())
-        self._snapshot_soon()
+        self.changes.store_weights_soon()
         return report
 
     async def restore_file(self, source_file: str) -> ChangeReport:
@@ -327,7 +325,7 @@ class SearchService:
             await self._catch_up()
             index, report = await self.changes.restore_file(self.index, source_file)
             await self._serve(index, await self.store.generation())
-        self._snapshot_soon()
+        self.changes.store_weights_soon()
         return report
 
     @property
@@ -340,8 +338,7 @@ class SearchService:
 
     async def settle(self) -> None:
         """Wait until the index's weights are stored (a command that changed the corpus, before it exits)."""
-        if self._snapshot_task is not None:
-            await self._snapshot_task
+        await self.changes.settle()
 
     @asynccontextmanager
     async def _exclusive(self, across_processes: bool = True) -> AsyncIterator[None]:
@@ -352,9 +349,9 @@ class SearchService:
         if across_processes:
             await self.settle()
             await self.caught_up()  # a question's check for other processes' changes: no change of ours
-        if self._lock.locked():
+        if self.changes.lock.locked():
             raise ReindexBusy("a reindex is already running")
-        async with self._lock:
+        async with self.changes.lock:
             if not across_processes:
                 yield
                 return
@@ -364,21 +361,6 @@ class SearchService:
                     yield
             except ChangeLocked as exc:
                 raise ReindexBusy(str(exc)) from None
-
-    def _snapshot_soon(self) -> None:
-        if self.changes.snapshot_due:
-            self._snapshot_task = asyncio.create_task(self._write_snapshot(), name="store-weights")
-
-    async def _write_snapshot(self) -> None:
-        """Store the new weights, taking the change lock (a change arriving meanwhile is told to wait). The
-        store writes them only if no other process has changed the index since."""
-        try:
-            async with self._exclusive(across_processes=False):
-                await self.changes.write_snapshot()
-        except ReindexBusy:
-            pass  # a change got in first; it leaves its own snapshot to write
-        except Exception:
-            log.warning("could not store the index's weights; the next start-up assembles them", exc_info=True)
 
     # --- meaning vectors -----------------------------------------------------
 
