@@ -28,14 +28,13 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from functools import cache
 
 import opencc
 
 from retrieval.ingest.chunking import Chunk
 from retrieval.ingest.places import Gazetteer, gazetteer
 from retrieval.ingest.speeches import Speech, SpeechFacts
-from retrieval.lexical.segmenter import Segmenter, dictionary_tags, fast_segmenter
+from retrieval.lexical.segmenter import Segmenter, dictionary_tags, fast_segmenter, general_idf
 from retrieval.lexical.text import PLACEHOLDER, fold, fold_chars
 
 # The meeting a speech's opening names: 召开全市质量强市工作推进会, 这次全国质量工作会议.
@@ -197,18 +196,9 @@ def _names_part(token: str, tags: Mapping[str, str]) -> bool:
     return len(token) > 1 and (tag is None or tag[0] == "n")
 
 
-@cache
-def _idf() -> tuple[dict[str, float], float]:
-    """jieba's IDF table (from a general corpus) and its median, for words it lacks."""
-    import jieba.analyse
-
-    table = jieba.analyse.default_tfidf
-    return table.idf_freq, table.median_idf
-
-
 def _weights(counts: Counter[str], places: Gazetteer) -> dict[str, float]:
     """Each noun's share of the speech's words times its IDF: what the speech talks about more than most text."""
-    idf, median = _idf()
+    idf, median = general_idf()
     tags = dictionary_tags()
     total = sum(counts.values()) or 1
     inside = _only_inside_longer(counts)

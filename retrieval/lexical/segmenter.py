@@ -16,6 +16,9 @@ faster; tests/lexical/test_segmenter.py holds its tokens to jieba's on every bun
 passage. jieba (Python) stays the reference, and cuts questions over the
 lexicon. The word graph is read in the same pass that cuts (`GraphRecorder`),
 not in a second one.
+
+This module is the one place that reads jieba's resources: its dictionary
+(words, frequencies, part-of-speech tags) and its general IDF table.
 """
 
 from __future__ import annotations
@@ -184,6 +187,15 @@ def dictionary_tags() -> dict[str, str]:
     if len(fields) % 3:
         raise ValueError("jieba's dictionary has a line without a tag")
     return dict(zip(fields[0::3], fields[2::3], strict=True))
+
+
+@cache
+def general_idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table (from a general corpus) and its median, for words it lacks."""
+    import jieba.analyse  # loads its table on import: only where titles are derived
+
+    table = jieba.analyse.default_tfidf
+    return table.idf_freq, table.median_idf
 
 
 def dictionary_words(words: set[str]) -> set[str]:
