@@ -144,13 +144,12 @@ class CorpusChanges:
         try:
             known = await store.file_tags()
             built = await asyncio.to_thread(self._build, known, progress, moves)
-            async with store.transaction():
-                await store.write_files([], built.files, built.terms, replace_all=True)
-                index = await asyncio.to_thread(built.assemble, ())
-                await store.write_moves([(m.source, m.target) for m in moves])
-                await store.write_results(
-                    built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, self._info(), _weights(index)
-                )
+            index = await store.replace_index(
+                built,
+                [(m.source, m.target) for m in moves],
+                self._info(),
+                lambda: asyncio.to_thread(built.assemble, ()),
+            )
             self._unsaved = None
         except ReindexError:
             raise

@@ -107,7 +107,7 @@ def test_reindex_on_a_full_disk_is_one_line_and_keeps_the_index(
     async def full(*args: object, **kwargs: object) -> int:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Store, "write_results", full)  # SQLite's SQLITE_FULL, at the write
+    monkeypatch.setattr(Store, "_write_results", full)  # SQLite's SQLITE_FULL, at the write
     assert speechbot(folder, "reindex") == 1
     assert one_line(capsys) == "speechbot: reindex failed, the previous index stays: database or disk is full"
     monkeypatch.undo()

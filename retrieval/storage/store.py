@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ import numpy as np
 from retrieval.ingest.chunking import Chunk
 from retrieval.ingest.speeches import Speech, SpeechFacts
 from retrieval.lexical.bm25 import BM25Field, FieldArrays, TermCounts
-from retrieval.lexical.build import CorpusTerms, FilePassages, FileTerms, Vocabulary
+from retrieval.lexical.build import BuiltCorpus, CorpusTerms, FilePassages, FileTerms, Vocabulary
 from retrieval.lexical.index import FIELDS, Index
 from retrieval.lexical.segmenter import Lexicon
 from retrieval.storage.sqlite import SQLiteFile
@@ -310,7 +310,7 @@ class Store(SQLiteFile):
     async def pending_moves(self) -> list[tuple[str, str]]:
         return [(a, b) for a, b in await self._fetchall("SELECT source, target FROM pending_moves ORDER BY position")]
 
-    async def write_moves(self, moves: Sequence[tuple[str, str]]) -> None:
+    async def _write_moves(self, moves: Sequence[tuple[str, str]]) -> None:
         """Record a change's renames; inside `transaction()`, the one that stores its index."""
         await self.db.executemany("INSERT INTO pending_moves (source, target) VALUES (?, ?)", moves)
 
@@ -330,7 +330,7 @@ class Store(SQLiteFile):
         return dict(await self._fetchall("SELECT name, tag FROM file_tags"))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def _transaction(self) -> AsyncIterator[None]:
         """One write transaction: all of it is stored, or (on any error) none of it."""
         await self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -340,17 +340,38 @@ class Store(SQLiteFile):
             await self.db.rollback()
             raise
 
+    async def replace_index(
+        self,
+        built: BuiltCorpus,
+        moves: Sequence[tuple[str, str]],
+        info: dict[str, str],
+        assemble: Callable[[], Awaitable[Index]],
+    ) -> Index:
+        """Store a whole rebuild in one transaction (on any error the old index stays), with its weights.
+
+        Every file's rows go in first, so that assembling the index can let go of each file's counts as it
+        goes: the counts are never held twice."""
+        async with self._transaction():
+            await self._write_files([], built.files, built.terms, replace_all=True)
+            index = await assemble()
+            await self._write_moves(moves)
+            weights = {name: f.arrays for name, f in index.fields.items()}
+            await self._write_results(built.terms, index.lexicon, index.duplicate_of, built.corpus.tags, info, weights)
+        return index
+
     async def save(self, update: IndexUpdate) -> int:
         """Write a change in one transaction (on any error the old index stays); the index's new generation.
 
         The weights' snapshot is not written here (see write_snapshot): the stored one goes stale.
         """
-        async with self.transaction():
-            await self.write_files(update.removed, update.added, update.terms, update.replace_all)
-            await self.write_moves(update.moves)
-            return await self.write_results(update.terms, update.lexicon, update.duplicate_of, update.tags, update.info)
+        async with self._transaction():
+            await self._write_files(update.removed, update.added, update.terms, update.replace_all)
+            await self._write_moves(update.moves)
+            return await self._write_results(
+                update.terms, update.lexicon, update.duplicate_of, update.tags, update.info
+            )
 
-    async def write_files(
+    async def _write_files(
         self, removed: list[str], added: list[FilePassages], terms: CorpusTerms, replace_all: bool = False
     ) -> None:
         """Files' rows out and in (every file's out with replace_all); inside `transaction()`."""
@@ -369,7 +390,7 @@ class Store(SQLiteFile):
         marks = ", ".join("?" * (len(TERM_COLUMNS) + 2))
         await db.executemany(f"INSERT INTO file_terms VALUES ({marks})", _term_rows(added, terms))
 
-    async def write_results(
+    async def _write_results(
         self,
         terms: CorpusTerms,
         lexicon: Lexicon,
@@ -408,7 +429,7 @@ class Store(SQLiteFile):
     async def write_snapshot(self, fields: dict[str, FieldArrays], generation: int) -> bool:
         """Store the weights of the index of this generation, so start-up reads them instead of assembling
         them from the counts; False (nothing written) when the stored index has moved on meanwhile."""
-        async with self.transaction():
+        async with self._transaction():
             if await self._fetchone("SELECT value FROM meta WHERE key = 'generation'") != (str(generation),):
                 return False
             await self._write_fields(fields)
