@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.ingest.chunking import chunk_speech
 from retrieval.ingest.corpus import corpus_files, file_tag
 from retrieval.ingest.gate import (
     Refusal,
@@ -25,9 +26,7 @@ from retrieval.ingest.gate import (
 )
 from retrieval.ingest.sources import NotRegularFile, SourceError, TooLarge, read_regular_file
 from retrieval.ingest.speeches import Speech
-from retrieval.lexical.build import content_key
 from retrieval.lexical.index import Index
-from retrieval.lexical.text import char_text
 
 __all__ = [
     "REMOVED_DIR",
@@ -46,8 +45,6 @@ REMOVED_DIR = "removed"
 # corpus file's suffix is never read as part of the corpus.
 STAGED_PREFIX = ".speechbot-"
 STAGED_SUFFIX = ".staged"
-# A document whose passages the index already holds at least this share of is a copy.
-DUPLICATE_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def check_document(name: str, data: bytes, data_dir: Path, index: Index | None, 
         raise RefusedChange(Refusal.EXISTS, f"{safe}: a file of that name is already in the corpus")
     speeches = speeches_of_document(data, safe, file_tag(safe))
     if index is not None:
-        held = _held_copy(speeches, index)
+        held = index.speech_copied_by([c for s in speeches for c in chunk_speech(s)])
         if held is not None:
             raise RefusedChange(Refusal.DUPLICATE, f"{safe}: the corpus already holds this text as {held}")
     return CheckedDocument(safe, data, speeches)
@@ -103,18 +100,6 @@ def find_name(folder: Path, name: str) -> str | None:
     if not folder.is_dir():
         return None
     return next((entry for entry in os.listdir(folder) if same_name(entry, name)), None)
-
-
-def _held_copy(speeches: list[Speech], index: Index) -> str | None:
-    """The id of a held speech this document copies, judged by its passages' text."""
-    from retrieval.ingest.chunking import chunk_speech
-
-    held = {key: c.speech_id for key, c in zip(index.content_keys, index.chunks, strict=True)}
-    chunks = [c for s in speeches for c in chunk_speech(s)]
-    found = [held[k] for k in (content_key(char_text(c.search_text)) for c in chunks) if k in held]
-    if chunks and len(found) / len(chunks) >= DUPLICATE_SHARE:
-        return max(set(found), key=found.count)
-    return None
 
 
 # --- the folder's side of a change ------------------------------------------

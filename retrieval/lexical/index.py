@@ -20,11 +20,19 @@ from retrieval.excerpts import answer_span, bold_spans, excerpt_span, rare_words
 from retrieval.ingest.chunking import Chunk, is_heading, paragraph_at, sentence_spans
 from retrieval.ingest.describe import titled
 from retrieval.ingest.speeches import Speech
+from retrieval.keys import text_key
 from retrieval.lexical.bm25 import BM25Field, char_codes, pair_codes, word_code, word_codes
 from retrieval.lexical.segmenter import Lexicon, Segmenter
 from retrieval.lexical.text import char_bigrams, char_text, char_unigrams, query_word_tokens
 from retrieval.results import Hit, SpeechRef
 from retrieval.shown import reader_text, text_note
+
+# What copies what, in one place. Passages: duplicates.py groups near-copies (most of the shorter one's
+# 4-grams in the other). A speech repeats another when at least this share of its passages are copies of
+# that one's (the speech list says so) ...
+SPEECH_COPY_SHARE = 0.5
+# ... and an upload is a re-upload when at least this share of its passages are exact copies of held ones.
+UPLOAD_COPY_SHARE = 0.8
 
 WORD_WEIGHT = 1.0
 UNIGRAM_WEIGHT = 0.5
@@ -287,6 +295,15 @@ class Index:
         chunks = self.speech_chunks(speech_id)
         return self.paragraphs_of(chunks[-1].id)[1] if chunks else 0
 
+    def speech_copied_by(self, chunks: Sequence[Chunk]) -> str | None:
+        """The held speech a new document's passages copy (an upload refused as a re-upload), if any: the one
+        holding most of them, when at least UPLOAD_COPY_SHARE of them are exact copies of held passages."""
+        held = dict(zip(self.content_keys, (c.speech_id for c in self.chunks), strict=True))
+        found = [held[k] for k in (text_key(char_text(c.search_text)) for c in chunks) if k in held]
+        if chunks and len(found) / len(chunks) >= UPLOAD_COPY_SHARE:
+            return max(set(found), key=found.count)
+        return None
+
     def _speech_copies(self) -> dict[str, str]:
         """Speeches that repeat an earlier one (most of their passages are copies of that speech's): the one
         each repeats. Worked out once per index, off the event loop, for every speech list."""
@@ -297,7 +314,7 @@ class Index:
             sources.pop(speech_id, None)
             if sources:
                 other, shared = sources.most_common(1)[0]
-                if shared * 2 >= len(chunks):
+                if shared >= SPEECH_COPY_SHARE * len(chunks):
                     copies[speech_id] = other
         return copies
 
