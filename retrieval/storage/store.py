@@ -139,7 +139,7 @@ NUMERIC_META = ("generation", "passages", "lexicon_total", "snapshot", "complete
 
 @dataclass(frozen=True)
 class IndexUpdate:
-    """What a build or a change writes: files out, files in, and the corpus-wide results."""
+    """What a change writes: files out, files in, and the corpus-wide results (a rebuild: replace_index)."""
 
     removed: list[str]
     added: list[FilePassages]  # their terms are in `terms`
@@ -148,7 +148,6 @@ class IndexUpdate:
     duplicate_of: np.ndarray
     tags: dict[str, str]  # file tags to remember (those already known are kept as they are)
     info: dict[str, str]
-    replace_all: bool = False
     moves: list[tuple[str, str]] = field(default_factory=list)  # the folder's renames: (source, target)
 
 
@@ -365,7 +364,7 @@ class Store(SQLiteFile):
         The weights' snapshot is not written here (see write_snapshot): the stored one goes stale.
         """
         async with self._transaction():
-            await self._write_files(update.removed, update.added, update.terms, update.replace_all)
+            await self._write_files(update.removed, update.added, update.terms)
             await self._write_moves(update.moves)
             return await self._write_results(
                 update.terms, update.lexicon, update.duplicate_of, update.tags, update.info
