@@ -656,17 +656,17 @@ def hit_json(hit: Hit, titles: dict[str, str] | None = None) -> dict[str, object
         "speech_title": titles.get(hit.speech_id, hit.speech_title),
         "source_title": hit.source_title,
         "source_file": file_label(hit.source_file),
-        "position": hit.position,
+        "paragraph": hit.paragraph,
         "text": hit.text,
         "best_sentence": hit.best_sentence,
         "answer": hit.shown_text[a:b],
-        "answer_position": hit.answer_position,
+        "answer_paragraph": hit.answer_paragraph,
         "matched_terms": hit.matched_terms,
         "also_in": [
             {
                 "speech_id": r.speech_id,
                 "speech_title": titles.get(r.speech_id, r.speech_title),
-                "position": r.position,
+                "paragraph": r.paragraph,
             }
             for r in hit.also_in
         ],

@@ -35,7 +35,7 @@ class SpeechRef:
 
     speech_id: str
     speech_title: str
-    position: int
+    paragraph: int
     source_title: str = ""  # the source's own title when speech_title was derived from the text
     source_file: str = ""
 
@@ -48,7 +48,7 @@ class Hit:
     speech_id: str
     speech_title: str
     source_file: str
-    position: int  # the paragraph the passage starts at (第N段)
+    paragraph: int  # the paragraph the passage starts at (第N段)
     section: str
     text: str  # as the source file has it
     best_sentence: str
@@ -62,12 +62,12 @@ class Hit:
     note: TextNote = TextNote.NONE  # why reader_text differs from text
     answer_span: tuple[int, int] = (0, 0)  # the clause of the best sentence that answers (≤ 80 characters)
     excerpt: tuple[int, int] = (0, 0)  # the part to show in a reply (about 200 characters around the answer)
-    last_position: int = 0  # the paragraph the passage ends at (a passage may pack short paragraphs)
-    answer_position: int = 0  # the paragraph holding the answering clause: what a citation names
+    last_paragraph: int = 0  # the paragraph the passage ends at (a passage may pack short paragraphs)
+    answer_paragraph: int = 0  # the paragraph holding the answering clause: what a citation names
 
     @property
     def ref(self) -> SpeechRef:
-        return SpeechRef(self.speech_id, self.speech_title, self.position, self.source_title, self.source_file)
+        return SpeechRef(self.speech_id, self.speech_title, self.paragraph, self.source_title, self.source_file)
 
     @property
     def shown_text(self) -> str:

@@ -22,11 +22,11 @@ FIELDS = {
     "speech_title",
     "source_title",
     "source_file",
-    "position",
+    "paragraph",
     "text",
     "best_sentence",
     "answer",
-    "answer_position",
+    "answer_paragraph",
     "matched_terms",
     "also_in",
 }

@@ -57,7 +57,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
         InlineQueryResultArticle(
             id=hit.chunk_id,
             title=writer.text(titles[hit.speech_id]),
-            description=writer.text(f"第{hit.answer_position}段 · {_answer(hit)}"),
+            description=writer.text(f"第{hit.answer_paragraph}段 · {_answer(hit)}"),
             input_message_content=InputTextMessageContent(passage_html(hit, hit.rank, writer, titles)),
         )
         for hit in found

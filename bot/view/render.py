@@ -77,7 +77,7 @@ def passage_html(
     `short`), the other speeches holding it, a note when its text is not the source's."""
     titles = titles or {}
     title = titles.get(hit.speech_id, hit.speech_title)
-    heading = f"<b>{number}. {escape(title, quote=False)}</b> · {paragraph_label(hit.position, hit.last_position)}"
+    heading = f"<b>{number}. {escape(title, quote=False)}</b> · {paragraph_label(hit.paragraph, hit.last_paragraph)}"
     window = hit.answer_span if short else hit.excerpt
     if window[1] <= window[0]:
         window = (0, len(hit.text))
@@ -85,7 +85,7 @@ def passage_html(
     lines = [heading, body]
     if hit.also_in:
         others = "；".join(
-            f"{escape(titles.get(r.speech_id, r.speech_title), quote=False)} 第{r.position}段"
+            f"{escape(titles.get(r.speech_id, r.speech_title), quote=False)} 第{r.paragraph}段"
             for r in hit.also_in[:MAX_ALSO_IN]
         )
         more = f" 等{len(hit.also_in)}篇" if len(hit.also_in) > MAX_ALSO_IN else ""
@@ -107,7 +107,7 @@ def answer_line(hit: Hit, title: str, writer: Writer = SIMPLIFIED) -> str:
     lead = GAP if a > sentence_start else ""
     tail = GAP if b < sentence_end else ""
     clause = " ".join(text[a:b].split())
-    where = f"（《{escape(title, quote=False)}》第{hit.answer_position or hit.position}段）"
+    where = f"（《{escape(title, quote=False)}》第{hit.answer_paragraph or hit.paragraph}段）"
     return writer.html(f"<b>答：</b>{lead}{escape(clause, quote=False)}{tail}{where}")
 
 
@@ -193,7 +193,7 @@ def _uncovered_html(places: Sequence[str], elsewhere: Sequence[Hit], note: str, 
         lines.append("<i>" + writer.html("别处讲话里相近的内容（说的不是") + asked + writer.html("）：") + "</i>")
     for hit in elsewhere:
         where = escape("、".join(hit.speech_places) or "未写明地方", quote=False)
-        source = f"{escape(hit.speech_title, quote=False)} · 第{hit.position}段"
+        source = f"{escape(hit.speech_title, quote=False)} · 第{hit.paragraph}段"
         sentence = escape(_shorten(hit.best_sentence, 120), quote=False)
         lines.append(writer.html(f"• <b>{where}</b>（{source}）：{sentence}"))
     lead = writer.html(f"<i>{escape(note, quote=False)}</i>\n") if note else ""

@@ -221,7 +221,7 @@ class Index:
             speech_id=speech.id,
             speech_title=speech.title,
             source_file=speech.source_file,
-            position=chunk.paragraph,
+            paragraph=chunk.paragraph,
             section=chunk.section,
             text=chunk.text,
             best_sentence=chunk.text[best[0] : best[1]],
@@ -235,8 +235,8 @@ class Index:
             note=text_note(chunk),
             answer_span=answer,
             excerpt=excerpt_span(chunk.text, best, bold),
-            last_position=self.last_paragraph[i],
-            answer_position=paragraph_at(chunk.text, chunk.paragraph, self.last_paragraph[i], answer[0]),
+            last_paragraph=self.last_paragraph[i],
+            answer_paragraph=paragraph_at(chunk.text, chunk.paragraph, self.last_paragraph[i], answer[0]),
         )
 
     def fullest_copy(self, i: int) -> int:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 8  # 4: speeches.source_title, chunks.repaired; 5: per-file term counts, file tags;
 #                    6: weight arrays in pieces; 7: what each speech is about (places, derived title);
-#                    8: no paragraph count (the index's last passage holds the one count)
+#                    8: no paragraph count (the index's last passage holds the one count), chunks.ordinal
 
 # A weight array is stored in pieces of this size: SQLite copies a blob it is given, and assembles a row
 # whole, so one 80 MB blob would cost twice that in memory on top of the index while it is written.
@@ -76,7 +76,7 @@ CREATE INDEX IF NOT EXISTS speeches_in_order ON speeches(source_file, file_posit
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
     speech_id TEXT NOT NULL REFERENCES speeches(id),
-    position INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL,  -- the passage's place in its speech (1, 2, …); paragraph: 第N段
     paragraph INTEGER NOT NULL,
     section TEXT NOT NULL,
     text TEXT NOT NULL,
@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     content_key INTEGER NOT NULL,
     repaired INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, position);
+CREATE INDEX IF NOT EXISTS chunks_by_speech ON chunks(speech_id, ordinal);
 CREATE TABLE IF NOT EXISTS file_terms (
     source_file TEXT PRIMARY KEY,
     passages INTEGER NOT NULL,
@@ -493,7 +493,7 @@ class Store(SQLiteFile):
             )
         ]
         rows = await self._fetchall(
-            "SELECT id, speech_id, position, paragraph, section, text, spun, content_key, repaired FROM chunks"
+            "SELECT id, speech_id, ordinal, paragraph, section, text, spun, content_key, repaired FROM chunks"
         )
         # Corpus order sorted here: a third of the time of SQLite's join and sort at 100k passages. A passage
         # whose speech is missing comes first, for the consistency check to name.

@@ -45,7 +45,7 @@ def test_a_doubtful_question_gets_the_closest_passages_marked_as_such(retriever:
 def test_no_reply_spends_two_places_on_one_paragraph_or_on_copies(retriever: Retriever, index: Index) -> None:
     for question in load_questions(TRAINING_QUESTIONS):
         hits = retriever.answer(question.question, 3).hits
-        places = [(h.speech_id, h.position) for h in hits]
+        places = [(h.speech_id, h.paragraph) for h in hits]
         groups = [int(index.duplicate_of[index.chunk_position[h.chunk_id]]) for h in hits]
         assert len(set(places)) == len(places) and len(set(groups)) == len(groups), question.question
 

@@ -106,7 +106,7 @@ def ranking(hits: list[Hit]) -> list[tuple]:
     """What a search ranks, marks and names: passages, marks, speech titles and places, copies."""
     return [
         (h.rank, h.score, h.chunk_id, h.best_span, h.term_spans, h.speech_title, h.speech_places,
-         [(r.speech_id, r.speech_title, r.position) for r in h.also_in])
+         [(r.speech_id, r.speech_title, r.paragraph) for r in h.also_in])
         for h in hits
     ]  # fmt: skip
 

@@ -45,7 +45,7 @@ def state(db: Path) -> tuple[list[str], int, int]:
 
 def fail_at_passage(db: Path, row: int) -> None:
     """The next change's transaction aborts when it inserts passage `row` (from 1) of a speech."""
-    inject_fault(db, f"BEFORE INSERT ON chunks WHEN NEW.position = {row}")
+    inject_fault(db, f"BEFORE INSERT ON chunks WHEN NEW.ordinal = {row}")
 
 
 def fail_at_deleting_passages(db: Path) -> None:
@@ -127,7 +127,7 @@ def slow_transaction(db: Path) -> None:
     """The next rebuild holds its write transaction for about a second, at its first passage row."""
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "CREATE TRIGGER slow_write AFTER INSERT ON chunks WHEN NEW.position = 1 BEGIN "
+            "CREATE TRIGGER slow_write AFTER INSERT ON chunks WHEN NEW.ordinal = 1 BEGIN "
             "SELECT COUNT(*) FROM (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
             "WHERE x < 3000000) SELECT x FROM n); END"
         )
