@@ -106,6 +106,7 @@ class Filler:
         self.progress = EmbeddingProgress()
         self.child_pid: int | None = None
         self.child_started = asyncio.Event()  # set once a child runs at idle priority (tests read it)
+        self.child_exitcode: int | None = None  # the last child's, once it has ended (0: done or stopped)
         self._target: Index | None = None  # the index serving: the one the job fills
         self._texts: tuple[Index, list[SemanticText]] | None = None
         self._job: asyncio.Task[None] | None = None
@@ -258,7 +259,7 @@ class Filler:
                     raise FillFailed(failure)
         finally:
             self._conn = None
-            await asyncio.to_thread(_stop, process, ours)
+            self.child_exitcode = await asyncio.to_thread(_stop, process, ours)
 
     async def _swap_in(self, cached: Mapping[int, np.ndarray], dim: int) -> None:
         """Hand the service the index serving's vectors with what is cached now."""
@@ -299,8 +300,8 @@ def _settle(ready: asyncio.Future[None]) -> None:
         ready.set_result(None)
 
 
-def _stop(process: BaseProcess, conn: Connection) -> None:
-    """Ask the child to stop after its batch and wait for it; end it if it will not."""
+def _stop(process: BaseProcess, conn: Connection) -> int | None:
+    """Ask the child to stop after its batch and wait for it; end it if it will not. Its exit code."""
     with suppress(OSError):
         conn.send(("stop",))
     process.join(STOP_SECONDS)
@@ -308,6 +309,7 @@ def _stop(process: BaseProcess, conn: Connection) -> None:
         process.terminate()
         process.join()
     conn.close()
+    return process.exitcode
 
 
 def _dim_of(vectors: Mapping[int, np.ndarray]) -> int:
