@@ -107,6 +107,7 @@ class Filler:
         self.child_pid: int | None = None
         self.child_started = asyncio.Event()  # set once a child runs at idle priority (tests read it)
         self.child_exitcode: int | None = None  # the last child's, once it has ended (0: done or stopped)
+        self.idle_priority = True  # False only to measure what idle priority buys (bench/hybrid.py)
         self._target: Index | None = None  # the index serving: the one the job fills
         self._texts: tuple[Index, list[SemanticText]] | None = None
         self._job: asyncio.Task[None] | None = None
@@ -219,7 +220,8 @@ class Filler:
         assert self.choice is not None
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
-        order = FillOrder(self.store.path, self.model_id, self.choice, [(t.key, t.text) for t in todo], FILL_BATCH)
+        texts = [(t.key, t.text) for t in todo]
+        order = FillOrder(self.store.path, self.model_id, self.choice, texts, FILL_BATCH, self.idle_priority)
         process = context.Process(target=fill_process, args=(theirs, order), name="speechbot-fill", daemon=True)
         await asyncio.to_thread(process.start)
         theirs.close()
@@ -329,6 +331,7 @@ class FillOrder:
     choice: EmbedderChoice
     texts: Sequence[tuple[int, str]]
     batch: int
+    idle: bool = True
 
 
 def lowest_priority() -> None:
@@ -348,7 +351,8 @@ def lowest_priority() -> None:
 def fill_process(conn: Connection, order: FillOrder) -> None:
     """The child's whole life: idle priority, the model, then batches into the store until done or told to
     stop (any message from the server, or its end of the pipe closing). A failure goes back in one line."""
-    lowest_priority()
+    if order.idle:
+        lowest_priority()
     try:
         asyncio.run(_fill_child(conn, order))
     except Exception as exc:
