@@ -295,10 +295,10 @@ async def _with_service(
             if vectors == WAIT:
                 service.fill_vectors()
                 await _wait_for_vectors(service)
-            elif vectors == TELL and service.missing_vectors:
+            elif vectors == TELL and (missing := service.missing_vectors):
                 print(
-                    f"speechbot: {service.missing_vectors} of {len(service.index.chunks)} passages have no meaning "
-                    "vector yet and are searched by words alone (--wait-vectors embeds them first)",
+                    f"speechbot: passages with no meaning vector yet: {missing} of {len(service.index.chunks)}, "
+                    "searched by words alone (--wait-vectors embeds them first)",
                     file=sys.stderr,
                 )
             return await work(service)
