@@ -205,6 +205,8 @@ class Filler:
                 log.info("embedding %d texts the vector cache lacks, in a process at idle priority", len(todo))
                 await self._run_child(todo, cached)
                 if self._target is index or self._closing:
+                    if self.progress.complete:
+                        self._texts = None
                     return
         except Exception as exc:
             progress = self.progress
