@@ -136,7 +136,7 @@ def place_step(index: Index, question: str, candidates: int = 100) -> float:
     places = corpus_places(index)  # once per index (cached), as in serving
     started = time.perf_counter()
     asked = places.asked(question, index)
-    place_candidates(places, asked, scores, scores)
+    place_candidates(places, asked, scores, lambda ids: scores[ids])
     place_columns(places, asked, index, pool)
     return (time.perf_counter() - started) * 1000
 

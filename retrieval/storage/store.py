@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,9 +108,10 @@ CREATE TABLE IF NOT EXISTS file_tags (name TEXT PRIMARY KEY, tag TEXT NOT NULL U
 
 
 # Meaning vectors by content, not by passage: they outlive reindexes and schema changes of the index
-# tables, so a text is embedded once per model, ever.
+# tables, so a text is embedded once per model, ever. float16, as they are held in memory (cosines move by
+# about 1e-4); `vectors` held float32 before and is carried over once (`_halve_vectors`).
 VECTOR_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (
+CREATE TABLE IF NOT EXISTS half_vectors (
     model TEXT NOT NULL,
     key INTEGER NOT NULL,
     vector BLOB NOT NULL,
@@ -278,6 +279,7 @@ class Store(SQLiteFile):
             await self._drop_index_tables()
         await self.db.executescript(INDEX_SCHEMA)
         await self.db.executescript(VECTOR_SCHEMA)
+        await self._halve_vectors()
         await self.db.executescript(CHANGE_SCHEMA)
         if version != SCHEMA_VERSION:
             await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -501,19 +503,31 @@ class Store(SQLiteFile):
     # --- meaning vectors -----------------------------------------------------
 
     async def vectors(self, model: str) -> dict[int, np.ndarray]:
-        """Every cached vector of one model, by text key."""
-        rows = await self._fetchall("SELECT key, vector FROM vectors WHERE model = ?", (model,))
-        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
+        """Every cached vector of one model, by text key, float16."""
+        rows = await self._fetchall("SELECT key, vector FROM half_vectors WHERE model = ?", (model,))
+        return {key: np.frombuffer(blob, dtype=np.float16) for key, blob in rows}
 
-    async def add_vectors(self, model: str, vectors: dict[int, np.ndarray]) -> None:
-        """Cache vectors (a batch commits on its own, so a long embedding job keeps what it has done)."""
+    async def add_vectors(self, model: str, vectors: Mapping[int, np.ndarray]) -> None:
+        """Cache vectors as float16 (a batch commits on its own, so a long embedding job keeps what it has done)."""
         if not vectors:
             return
         await self.db.executemany(
-            "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-            [(model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()],
+            "INSERT OR REPLACE INTO half_vectors VALUES (?, ?, ?)",
+            [(model, key, np.asarray(v, dtype=np.float16).tobytes()) for key, v in vectors.items()],
         )
         await self.db.commit()
+
+    async def _halve_vectors(self) -> None:
+        """A store written before vectors were kept as float16: convert its float32 table once, then drop it."""
+        if not await self._fetchone("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'"):
+            return
+        async with self.db.execute("SELECT model, key, vector FROM vectors") as cursor:
+            while rows := await cursor.fetchmany(10_000):
+                await self.db.executemany(
+                    "INSERT OR IGNORE INTO half_vectors VALUES (?, ?, ?)",
+                    [(m, k, np.frombuffer(v, dtype=np.float32).astype(np.float16).tobytes()) for m, k, v in rows],
+                )
+        await self.db.execute("DROP TABLE vectors")
 
     async def speech_rows(self) -> list[tuple[str, str, str, int]]:
         async with self.db.execute(
