@@ -73,7 +73,8 @@ class Neighbours:
         wanted = np.unique(_as_keys(keys))
         order = np.argsort(_as_keys(keys), kind="stable")
         ukeys = _as_keys(keys)[order]
-        first = np.append(True, ukeys[1:] != ukeys[:-1])  # one row per key (copies share a text)
+        first = np.ones(len(ukeys), dtype=bool)
+        first[1:] = ukeys[1:] != ukeys[:-1]  # one row per key (copies share a text)
         ukeys, urows = ukeys[first], order[first]
         with self._lock:
             present = np.asarray(self._index.keys, dtype=np.uint64) if len(self._index) else np.zeros(0, np.uint64)

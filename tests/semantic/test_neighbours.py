@@ -69,6 +69,7 @@ def test_the_index_adds_and_removes_only_what_changed_and_reloads_from_its_file(
     assert len(again) == 200 and again.sync(keys[100:], rows[100:]) == (0, 0)
     nearest = again.search(rows[250].astype(np.float32), 3)
     assert nearest[0] == keys[250] and not set(nearest.tolist()) & set(keys[:100].tolist())
+    assert again.sync(keys[:0], rows[:0]) == (0, 200) and len(again.search(rows[0], 3)) == 0  # no vector yet
 
 
 def test_an_index_for_other_vectors_is_built_again(tmp_path: Path) -> None:
