@@ -6,6 +6,8 @@ vector cache is), so it outlives reindexes: a change adds the new texts' keys an
 in the corpus, and the index is saved beside the store, because building it takes far longer than
 loading it (about 14 s per 100k vectors on 2 cores against 0.2 s to load). Its vectors are int8 (unit
 vectors' components scaled by 127): a shortlist only; the caller re-scores it exactly with its float16 rows.
+A saved index that needs no change is mapped from its file, not read into memory: a search touches a few
+thousand of its pages, so the serving process's memory holds those, not the whole index.
 """
 
 from __future__ import annotations
@@ -43,14 +45,16 @@ class Neighbours:
         self._lock = threading.Lock()
         self._saved_at = 0.0
         self._dirty = False
+        self._viewed = False  # mapped from its file, read-only: a change loads it into memory first
         self._index = self._open()
 
     def _open(self) -> HNSW:
         if self.path is not None and self.path.is_file():
             try:
-                index = HNSW.restore(str(self.path))
+                index = HNSW.restore(str(self.path), view=True)
                 if index is not None and index.ndim == self.dim:
                     self._saved_at = time.monotonic()
+                    self._viewed = True
                     return index
                 log.warning("neighbour index %s is for another model's vectors: building it again", self.path)
             except Exception as exc:  # a torn or foreign file: the vectors are in the store, build anew
@@ -80,6 +84,10 @@ class Neighbours:
             present = np.asarray(self._index.keys, dtype=np.uint64) if len(self._index) else np.zeros(0, np.uint64)
             stale = np.setdiff1d(present, wanted, assume_unique=True)
             new = ~np.isin(ukeys, present, assume_unique=True)
+            if (len(stale) or new.any()) and self._viewed:
+                assert self.path is not None
+                self._index = HNSW.restore(str(self.path))  # into memory, where it can change
+                self._viewed = False
             if len(stale):
                 self._index.remove(stale)
             if new.any():

@@ -78,3 +78,14 @@ def test_an_index_for_other_vectors_is_built_again(tmp_path: Path) -> None:
     path.with_name("garbage.usearch").write_bytes(b"not an index")
     assert len(Neighbours(32, path)) == 0  # another model's dimension
     assert len(Neighbours(16, path.with_name("garbage.usearch"))) == 0
+
+
+def test_an_index_mapped_from_its_file_still_takes_changes(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3.sentences.usearch"
+    rows = unit_rows(40, 3)
+    keys = np.arange(40, dtype=np.int64)
+    Neighbours(16, path).sync(keys[:20], rows[:20])
+    mapped = Neighbours(16, path)
+    assert mapped.search(rows[5].astype(np.float32), 1)[0] == 5
+    assert mapped.sync(keys, rows) == (20, 0)
+    assert mapped.search(rows[30].astype(np.float32), 1)[0] == 30 and len(Neighbours(16, path)) == 40
