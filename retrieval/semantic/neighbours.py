@@ -85,9 +85,10 @@ class Neighbours:
             stale = np.setdiff1d(present, wanted, assume_unique=True)
             new = ~np.isin(ukeys, present, assume_unique=True)
             if (len(stale) or new.any()) and self._viewed:
-                assert self.path is not None
-                self._index = HNSW.restore(str(self.path))  # into memory, where it can change
-                self._viewed = False
+                loaded = HNSW.restore(str(self.path))  # into memory, where it can change
+                if loaded is None:
+                    raise OSError(f"neighbour index {self.path} vanished while mapped")
+                self._index, self._viewed = loaded, False
             if len(stale):
                 self._index.remove(stale)
             if new.any():
