@@ -53,6 +53,7 @@ class Neighbours:
             try:
                 index = HNSW.restore(str(self.path), view=True)
                 if index is not None and index.ndim == self.dim:
+                    index.expansion_search = EXPANSION_SEARCH  # not kept in the file (it reads back 64)
                     self._saved_at = time.monotonic()
                     self._viewed = True
                     return index
@@ -88,6 +89,7 @@ class Neighbours:
                 loaded = HNSW.restore(str(self.path))  # into memory, where it can change
                 if loaded is None:
                     raise OSError(f"neighbour index {self.path} vanished while mapped")
+                loaded.expansion_search = EXPANSION_SEARCH
                 self._index, self._viewed = loaded, False
             if len(stale):
                 self._index.remove(stale)

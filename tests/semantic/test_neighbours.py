@@ -85,7 +85,11 @@ def test_an_index_mapped_from_its_file_still_takes_changes(tmp_path: Path) -> No
     rows = unit_rows(40, 3)
     keys = np.arange(40, dtype=np.int64)
     Neighbours(16, path).sync(keys[:20], rows[:20])
+    built = Neighbours(16)
+    built.sync(keys[:20], rows[:20])
     mapped = Neighbours(16, path)
+    for row in rows:  # searched as widely as the index built in memory (the file does not keep how widely)
+        assert np.array_equal(mapped.search(row.astype(np.float32), 10), built.search(row.astype(np.float32), 10))
     assert mapped.search(rows[5].astype(np.float32), 1)[0] == 5
     assert mapped.sync(keys, rows) == (20, 0)
     assert mapped.search(rows[30].astype(np.float32), 1)[0] == 30 and len(Neighbours(16, path)) == 40
