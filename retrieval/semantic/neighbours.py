@@ -36,6 +36,11 @@ def _as_keys(keys: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(keys, dtype=np.int64).view(np.uint64)
 
 
+def _search_widely(index: HNSW) -> None:
+    """The file does not keep how widely to search (it reads back usearch's 64): set it as built."""
+    index.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # usearch has the setter; its stub misses it
+
+
 class Neighbours:
     """One HNSW index over texts' vectors, keyed by text key; searches and changes are serialised."""
 
@@ -53,7 +58,7 @@ class Neighbours:
             try:
                 index = HNSW.restore(str(self.path), view=True)
                 if index is not None and index.ndim == self.dim:
-                    index.expansion_search = EXPANSION_SEARCH  # not kept in the file (it reads back 64)
+                    _search_widely(index)
                     self._saved_at = time.monotonic()
                     self._viewed = True
                     return index
@@ -89,7 +94,7 @@ class Neighbours:
                 loaded = HNSW.restore(str(self.path))  # into memory, where it can change
                 if loaded is None:
                     raise OSError(f"neighbour index {self.path} vanished while mapped")
-                loaded.expansion_search = EXPANSION_SEARCH
+                _search_widely(loaded)
                 self._index, self._viewed = loaded, False
             if len(stale):
                 self._index.remove(stale)
