@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -438,7 +438,7 @@ class SearchService:
             self._texts = (index, await asyncio.to_thread(corpus_texts, index.chunks))
         return self._texts[1]
 
-    async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
+    async def _cached_vectors(self, texts: list[SemanticText]) -> MutableMapping[int, np.ndarray]:
         """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
         from the bundled corpus's (a corpus folder seeded before a model's vectors shipped has no file of
         its own; vectors are keyed by content, so only the texts the two corpora share take them)."""

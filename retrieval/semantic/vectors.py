@@ -17,8 +17,10 @@ import numpy as np
 
 from retrieval.ingest.chunking import Chunk, sentence_spans
 from retrieval.keys import text_key
+from retrieval.lexical.build import give_back_freed_memory
 from retrieval.semantic.embeddings import model_slug
 from retrieval.semantic.neighbours import Neighbours
+from retrieval.storage.vector_table import VectorTable
 
 
 @dataclass(frozen=True)
@@ -217,42 +219,55 @@ def assemble(
     """Gather the cached vectors of a corpus's texts (`corpus_texts`); what the cache lacks stays missing.
     With `neighbours` (the passage and sentence indexes kept beside the store), they are brought up to
     date with these vectors: only keys they lack are added and keys no longer in the corpus removed."""
+    count = len(texts)
+    keys = np.fromiter((t.key for t in texts), dtype=np.int64, count=count)
+    chunk = np.fromiter((t.chunk for t in texts), dtype=np.int64, count=count)
+    number = np.fromiter((t.sentence for t in texts), dtype=np.int64, count=count)
+    found, rows = _gather(vectors, keys, dim)
+    has = np.ones(chunk_count, dtype=bool)
+    has[chunk[~found]] = False
+    is_passage = number < 0
     passages = np.zeros((chunk_count, dim), dtype=np.float16)
     passage_keys = np.zeros(chunk_count, dtype=np.int64)
-    has = np.ones(chunk_count, dtype=bool)
-    sentence_rows: list[np.ndarray] = []
-    sentence_keys: list[int] = []
-    sentence_chunk: list[int] = []
-    sentence_number: list[int] = []
-    for item in texts:
-        vector = vectors.get(item.key)
-        if vector is None:
-            has[item.chunk] = False
-            continue
-        if item.sentence < 0:
-            passages[item.chunk] = vector
-            passage_keys[item.chunk] = item.key
-        else:
-            sentence_rows.append(vector)
-            sentence_keys.append(item.key)
-            sentence_chunk.append(item.chunk)
-            sentence_number.append(item.sentence)
-    sentences = np.vstack(sentence_rows).astype(np.float16) if sentence_rows else np.zeros((0, dim), np.float16)
-    keys = np.asarray(sentence_keys, dtype=np.int64)
+    took = is_passage & found
+    passages[chunk[took]] = rows[is_passage[found]]
+    passage_keys[chunk[took]] = keys[took]
+    took = ~is_passage & found
+    sentences = np.ascontiguousarray(rows[~is_passage[found]])
+    del rows
+    sentence_keys = keys[took]
     if neighbours is not None:
         complete = bool(has.all())
         neighbours[0].sync(passage_keys[has], passages[has], complete)
-        neighbours[1].sync(keys, sentences, complete)
+        neighbours[1].sync(sentence_keys, sentences, complete)
+    give_back_freed_memory()  # the texts' and the cache's blocks, freed by the caller, are not needed again
     return CorpusVectors(
         passages,
         has,
         sentences,
-        np.asarray(sentence_chunk, dtype=np.int64),
-        np.asarray(sentence_number, dtype=np.int64),
+        chunk[took],
+        number[took],
         passage_keys,
-        keys,
+        sentence_keys,
         *(neighbours or (None, None)),
     )
+
+
+def _gather(vectors: Mapping[int, np.ndarray], keys: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which keys the cache holds, and their vectors in key order (float16), without a Python object a row
+    when the cache is a VectorTable."""
+    if isinstance(vectors, VectorTable):
+        at, found = vectors.rows_of(keys)
+        picked = at[found]
+        rows = vectors.matrix[np.maximum(picked, 0)] if len(vectors.matrix) else np.zeros((len(picked), dim))
+        rows = rows.astype(np.float16, copy=False)
+        for k in np.flatnonzero(picked < 0).tolist():  # added since it was read: a few
+            rows[k] = vectors[int(keys[found][k])]
+        return found, rows
+    found = np.fromiter((k in vectors for k in keys.tolist()), dtype=bool, count=len(keys))
+    chosen = [vectors[k] for k in keys[found].tolist()]
+    rows = np.vstack(chosen).astype(np.float16) if chosen else np.zeros((0, dim), np.float16)
+    return found, rows
 
 
 def missing_texts(texts: Sequence[SemanticText], cached: Iterable[int]) -> list[SemanticText]:

@@ -36,6 +36,7 @@ from retrieval.lexical.build import CorpusTerms, FilePassages, FileTerms, Vocabu
 from retrieval.lexical.index import FIELDS, Index
 from retrieval.lexical.segmenter import Lexicon
 from retrieval.storage.sqlite import SQLiteFile
+from retrieval.storage.vector_table import VectorTable
 
 log = logging.getLogger(__name__)
 
@@ -502,10 +503,24 @@ class Store(SQLiteFile):
 
     # --- meaning vectors -----------------------------------------------------
 
-    async def vectors(self, model: str) -> dict[int, np.ndarray]:
-        """Every cached vector of one model, by text key, float16."""
-        rows = await self._fetchall("SELECT key, vector FROM half_vectors WHERE model = ?", (model,))
-        return {key: np.frombuffer(blob, dtype=np.float16) for key, blob in rows}
+    async def vectors(self, model: str) -> VectorTable:
+        """Every cached vector of one model, by text key, float16: one matrix, read a block at a time."""
+        count = (await self._fetchone("SELECT COUNT(*) FROM half_vectors WHERE model = ?", (model,)))[0]
+        keys = np.zeros(count, dtype=np.int64)
+        matrix: np.ndarray | None = None
+        done = 0
+        async with self.db.execute("SELECT key, vector FROM half_vectors WHERE model = ?", (model,)) as cursor:
+            while rows := await cursor.fetchmany(16_384):
+                rows = list(rows)[: count - done]  # a writer in another process may have added rows meanwhile
+                if matrix is None:
+                    matrix = np.zeros((count, len(rows[0][1]) // 2), dtype=np.float16)
+                block = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16)
+                matrix[done : done + len(rows)] = block.reshape(len(rows), -1)
+                keys[done : done + len(rows)] = [key for key, _ in rows]
+                done += len(rows)
+        if matrix is None:
+            matrix = np.zeros((0, 0), dtype=np.float16)
+        return VectorTable(keys[:done], matrix[:done])
 
     async def add_vectors(self, model: str, vectors: Mapping[int, np.ndarray]) -> None:
         """Cache vectors as float16 (a batch commits on its own, so a long embedding job keeps what it has done)."""
