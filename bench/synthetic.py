@@ -103,11 +103,37 @@ def _usable(sentence: str) -> bool:
     return bool(body) and body[-1] in TERMINAL and not FURNITURE_WORDS.search(fold(sentence))
 
 
-def speech_text(rng: random.Random, pool: tuple[str, ...], number: int) -> str:
+# With distinct=True each sentence placed is told apart by a tag of five of these (stems, branches and
+# financial numerals: no word, no place), so a corpus's sentences are as many distinct texts as a real
+# corpus's, each with a meaning vector of its own (bench/hybrid.py --passages), not a few thousand repeats.
+TAG_CHARACTERS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥壹贰叁肆伍陆柒捌玖拾佰仟"
+TAG_LENGTH = 5
+
+
+class Tagger:
+    """Numbers the sentences it is given, in TAG_CHARACTERS, before their closing punctuation."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, sentence: str) -> str:
+        self.count += 1
+        number, digits = self.count, []
+        for _ in range(TAG_LENGTH):
+            number, digit = divmod(number, len(TAG_CHARACTERS))
+            digits.append(TAG_CHARACTERS[digit])
+        body = sentence.rstrip(CLOSERS)
+        end = len(body) - 1  # the terminal character (_usable keeps only sentences ending in one)
+        return sentence[:end] + "".join(digits) + sentence[end:]
+
+
+def speech_text(rng: random.Random, pool: tuple[str, ...], number: int, tag: Tagger | None = None) -> str:
     """One synthetic speech file: title, salutation, paragraphs of random sentences."""
     title = f"合成讲话{number:05d}：在{rng.choice(TOPICS)}会议上的讲话"
     paragraphs = [
-        "".join(rng.choice(pool) for _ in range(rng.randint(*SENTENCES_PER_PARAGRAPH)))
+        "".join(
+            tag(rng.choice(pool)) if tag else rng.choice(pool) for _ in range(rng.randint(*SENTENCES_PER_PARAGRAPH))
+        )
         for _ in range(PARAGRAPHS_PER_SPEECH)
     ]
     return "\n".join([title, SALUTATION_LINE, *paragraphs]) + "\n"
@@ -125,8 +151,9 @@ def file_name(number: int) -> str:
     return f"syn{number:05d}_speech.txt"
 
 
-def _cache_key(target_chunks: int, seed: int, pool: SentencePool) -> str:
-    return f"synthetic-{target_chunks}-seed{seed}-v{GENERATOR_VERSION}-{pool.fingerprint}"
+def _cache_key(target_chunks: int, seed: int, pool: SentencePool, distinct: bool = False) -> str:
+    kind = "synthetic-distinct" if distinct else "synthetic"
+    return f"{kind}-{target_chunks}-seed{seed}-v{GENERATOR_VERSION}-{pool.fingerprint}"
 
 
 def _cached(folder: Path) -> dict | None:
@@ -136,33 +163,35 @@ def _cached(folder: Path) -> dict | None:
     return json.loads(marker.read_text(encoding="utf-8"))
 
 
-def _write_speeches(folder: Path, target_chunks: int, seed: int, pool: tuple[str, ...]) -> dict:
+def _write_speeches(folder: Path, target_chunks: int, seed: int, pool: tuple[str, ...], distinct: bool = False) -> dict:
     """Speech files until the predicted passage count reaches the target."""
     rng = random.Random(seed)
+    tag = Tagger() if distinct else None
     chunks = files = 0
     while chunks < target_chunks:
         files += 1
-        text = speech_text(rng, pool, files)
+        text = speech_text(rng, pool, files, tag)
         (folder / file_name(files)).write_text(text, encoding="utf-8")
         chunks += chunks_in(text, file_name(files))
     return {"target_chunks": target_chunks, "seed": seed, "files": files, "predicted_chunks": chunks}
 
 
-def make_corpus(target_chunks: int, out_dir: Path, seed: int = 7) -> Path:
+def make_corpus(target_chunks: int, out_dir: Path, seed: int = 7, distinct: bool = False) -> Path:
     """A folder of about target_chunks passages under out_dir (cached by target and seed); its path.
 
-    The same (target_chunks, seed) on the same bundled data gives byte-identical files.
+    The same (target_chunks, seed) on the same bundled data gives byte-identical files. distinct=True
+    tags every sentence placed (`Tagger`), so no two sentences are the same text.
     """
     if target_chunks < 1:
         raise ValueError("target_chunks must be at least 1")
     pool = sentence_pool()
-    folder = Path(out_dir) / _cache_key(target_chunks, seed, pool)
+    folder = Path(out_dir) / _cache_key(target_chunks, seed, pool, distinct)
     if _cached(folder) is not None:
         return folder
     building = folder.with_name(folder.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    facts = _write_speeches(building, target_chunks, seed, pool.sentences)
+    facts = _write_speeches(building, target_chunks, seed, pool.sentences, distinct)
     facts["sentences_in_pool"] = len(pool.sentences)
     (building / MARKER).write_text(json.dumps(facts), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)

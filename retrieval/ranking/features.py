@@ -94,27 +94,39 @@ def candidates(
     field_scores = index.field_scores(query)
     fused = index.fused_scores(query, field_scores)
 
-    semantic = vectors is not None and question_vector is not None
-    if vectors is not None and question_vector is not None:
-        passage_cos = vectors.passage_cosines(question_vector)
-        sentence_cos, sentence_choice = vectors.best_sentences(question_vector)
-    else:
-        passage_cos = np.full(n, np.nan)
-        sentence_cos = np.full(n, np.nan)
-        sentence_choice = np.full(n, -1, dtype=np.int64)
-
     places = corpus_places(index)
     asked = places.asked(text, index)
-    pool = place_candidates(places, asked, fused, passage_cos)
-    for name, scores in (
-        ("fused", fused),
-        ("words", field_scores["words"]),
-        ("bigrams", field_scores["bigrams"]),
-        ("passage_vector", passage_cos),
-        ("sentence_vector", sentence_cos),
-    ):
+    pool: set[int] = set()
+    for name, scores in (("fused", fused), ("words", field_scores["words"]), ("bigrams", field_scores["bigrams"])):
         pool.update(_best_groups(scores, group, POOL[name]))
+    semantic = vectors is not None and question_vector is not None
+    if vectors is not None and question_vector is not None:
+        qv = question_vector
+
+        def cosines(ids: np.ndarray) -> np.ndarray:
+            return vectors.passage_cosines_at(qv, ids)
+
+        # Copies share a text, so a group's passages come back together: fetch enough for POOL groups.
+        near, _ = vectors.nearest_passages(qv, POOL["passage_vector"] * 3)
+        pool.update(_first_groups(near, group, POOL["passage_vector"]))
+        pool.update(
+            _first_groups(vectors.nearest_sentences(qv, POOL["sentence_vector"] * 8), group, POOL["sentence_vector"])
+        )
+        pool.update(place_candidates(places, asked, fused, cosines))
+    else:
+        pool.update(place_candidates(places, asked, fused, None))
     chunks = np.array(sorted(pool), dtype=np.int64)
+    if vectors is not None and question_vector is not None:
+        passage_cos = vectors.passage_cosines_at(question_vector, chunks)
+        sentence_cos, sentence_choice = vectors.best_sentences_at(question_vector, chunks)
+        around = _neighbours_of(index, chunks)
+        around_cos, _ = vectors.best_sentences_at(question_vector, around)
+        neighbour_best = _neighbour_best(index, chunks, around, around_cos)
+    else:
+        passage_cos = np.full(len(chunks), np.nan)
+        sentence_cos = np.full(len(chunks), np.nan)
+        sentence_choice = np.full(len(chunks), -1, dtype=np.int64)
+        neighbour_best = np.full(len(chunks), np.nan)
 
     idfs = index.word_idfs(query)
     known = index.known_mass(query, idfs)
@@ -128,12 +140,12 @@ def candidates(
     for name in ("words", "unigrams", "bigrams"):
         columns[f"{name}_rel"], columns[f"{name}_rank"] = _relative(field_scores[name], group, chunks)
     for name, cos in (("passage_cos", passage_cos), ("sentence_cos", sentence_cos)):
-        gap, z, rank = _cosine_features(cos, group, chunks)
+        gap, z, rank = _cosine_features(cos, group[chunks])
         columns[f"{name}_gap"], columns[f"{name}_z"], columns[f"{name}_rank"] = gap, z, rank
 
     coverage, sentence_coverage, bigram_coverage = _coverages(index, query, idfs, total_mass, chunks)
     columns["speech_idf_coverage"] = _speech_coverage(index, query, idfs, total_mass, chunks)
-    columns["neighbour_sentence_cos_gap"] = _neighbour_best(index, sentence_cos, chunks) - (
+    columns["neighbour_sentence_cos_gap"] = neighbour_best - (
         np.nanmax(sentence_cos) if np.isfinite(sentence_cos).any() else np.nan
     )
     columns["idf_coverage"] = coverage
@@ -144,7 +156,7 @@ def candidates(
     sizes = np.bincount(group, minlength=n)
     columns["copies"] = sizes[group[chunks]].astype(np.float64)
     columns["spun"] = np.array([index.chunks[i].spun for i in chunks], dtype=np.float64)
-    best_sentence_cos = _best_known(sentence_cos, fused, group) if semantic else np.nan
+    best_sentence_cos = _best_known(sentence_cos, chunks, fused, group) if semantic else np.nan
     columns.update(place_columns(places, asked, index, chunks))
     for name, value in (
         ("query_words", len(query.words)),
@@ -159,14 +171,16 @@ def candidates(
         if len(chunks)
         else np.zeros((0, len(FEATURES)), np.float32)
     )
-    return Candidates(query, chunks, features, sentence_choice[chunks], known, unknown_mass, best_sentence_cos, asked)
+    return Candidates(query, chunks, features, sentence_choice, known, unknown_mass, best_sentence_cos, asked)
 
 
-def _best_known(sentence_cos: np.ndarray, fused: np.ndarray, group: np.ndarray) -> float:
-    """The best sentence cosine, or NaN (unknown) while a passage the words rank first has no vector yet:
-    then the best answer may be a new passage the model has not read, and its cosine would mislead."""
+def _best_known(sentence_cos: np.ndarray, chunks: np.ndarray, fused: np.ndarray, group: np.ndarray) -> float:
+    """The best sentence cosine among the candidates, or NaN (unknown) while a passage the words rank first
+    has no vector yet: then the best answer may be a new passage the model has not read, and its cosine would
+    mislead. (The candidates hold the sentence neighbours' passages, so this is the corpus's best.)"""
     known = np.isfinite(sentence_cos)
-    if not known.any() or not known[_best_groups(fused, group, 3)].all():
+    top = np.asarray(_best_groups(fused, group, 3), dtype=np.int64)
+    if not known.any() or not known[np.searchsorted(chunks, top)].all():
         return float("nan")
     return float(sentence_cos[known].max())
 
@@ -189,6 +203,20 @@ def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]
     picked: list[int] = []
     seen: set[int] = set()
     for i in order.tolist():
+        g = int(group[i])
+        if g not in seen:
+            seen.add(g)
+            picked.append(i)
+            if len(picked) == count:
+                break
+    return picked
+
+
+def _first_groups(ordered: np.ndarray, group: np.ndarray, count: int) -> list[int]:
+    """The first passage of each of the first `count` copy groups in an ordered list (best first)."""
+    picked: list[int] = []
+    seen: set[int] = set()
+    for i in ordered.tolist():
         g = int(group[i])
         if g not in seen:
             seen.add(g)
@@ -227,21 +255,26 @@ def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tupl
     return rel, rank
 
 
-def _cosine_features(cos: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Gap to the best cosine, z-score over the corpus, log rank; NaN where vectors are missing."""
+def _cosine_features(cos: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per candidate: gap to the candidates' best cosine, z-score among the candidates, log rank of its copy
+    group among theirs (a copy group scores its best candidate); NaN where vectors are missing. Among the
+    candidates, not the corpus: a question reads only its candidates' vectors."""
     known = np.isfinite(cos)
     if not known.any():
-        nan = np.full(len(chunks), np.nan)
+        nan = np.full(len(cos), np.nan)
         return nan, nan, nan
-    best = _group_best(cos, group)  # a missing cosine counts as -inf
-    grouped = np.where(known, best[group], np.nan)
-    values = cos[known]
-    std = float(values.std()) or 1.0
-    gap = grouped[chunks] - float(values.max())
-    z = (grouped[chunks] - float(values.mean())) / std
-    rank = np.log1p(_group_ranks(best, group, chunks))
-    rank = np.where(known[chunks], rank, np.nan)
-    return gap, z, rank
+    values = np.nan_to_num(cos, nan=-np.inf)
+    _, slot = np.unique(groups, return_inverse=True)
+    best = np.full(int(slot.max()) + 1, -np.inf)
+    np.maximum.at(best, slot, values)
+    grouped = np.where(known, best[slot], np.nan)
+    seen = cos[known]
+    std = float(seen.std()) or 1.0
+    gap = grouped - float(seen.max())
+    z = (grouped - float(seen.mean())) / std
+    ordered = np.sort(best)  # a group's rank: 1 + the groups scoring above it
+    rank = len(best) - np.searchsorted(ordered, best[slot], side="right") + 1
+    return gap, z, np.where(known, np.log1p(rank.astype(np.float64)), np.nan)
 
 
 def _speech_coverage(
@@ -261,20 +294,26 @@ def _speech_coverage(
     return out
 
 
-def _neighbour_best(index: Index, sentence_cos: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+def _neighbours_of(index: Index, chunks: np.ndarray) -> np.ndarray:
+    """The passages just before and after each candidate (sorted, each once)."""
+    around = np.concatenate([chunks - 1, chunks + 1])
+    return np.unique(around[(around >= 0) & (around < len(index.chunks))])
+
+
+def _neighbour_best(index: Index, chunks: np.ndarray, around: np.ndarray, around_cos: np.ndarray) -> np.ndarray:
     """The best sentence cosine of the passages just before and after, in the same speech (NaN if none):
     an answer that runs over a passage boundary shows up as a strong neighbour."""
     out = np.full(len(chunks), np.nan)
-    n = len(index.chunks)
+    cos_of = dict(zip(around.tolist(), around_cos.tolist(), strict=True))
     for k, i in enumerate(chunks.tolist()):
         own = index.chunks[i].speech_id
-        around = [
-            sentence_cos[j]
+        near = [
+            cos_of[j]
             for j in (i - 1, i + 1)
-            if 0 <= j < n and index.chunks[j].speech_id == own and np.isfinite(sentence_cos[j])
+            if j in cos_of and index.chunks[j].speech_id == own and np.isfinite(cos_of[j])
         ]
-        if around:
-            out[k] = max(around)
+        if near:
+            out[k] = max(near)
     return out
 
 

