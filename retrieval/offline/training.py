@@ -77,8 +77,8 @@ def examples(
         if embedder is not None and vectors is not None:
             vector = embedder.embed_query(embedded_question(question.question))
         found = candidates(index, vectors, vector, question.question)
-        labels = np.array([answers(index.chunks[i].text, question) for i in found.chunks], dtype=np.float64)
-        out.append(Example(question, found, labels, index.slot_of[found.chunks]))
+        labels = np.array([answers(index.chunks[i].text, question) for i in found.positions], dtype=np.float64)
+        out.append(Example(question, found, labels, index.slot_of[found.positions]))
         if progress:
             progress(k, len(questions))
     return out
@@ -122,7 +122,7 @@ def fit_booster(items: Sequence[Example], seed: int) -> lightgbm.Booster:
 
 
 def raw_scores(booster: lightgbm.Booster, item: Example) -> np.ndarray:
-    if not len(item.candidates.chunks):
+    if not len(item.candidates.positions):
         return np.zeros(0)
     return np.asarray(booster.predict(item.candidates.features, raw_score=True), dtype=np.float64)
 
@@ -174,7 +174,7 @@ def replies(index: Index, item: Example, scores: np.ndarray, gate: Gate | None, 
     confidence = Confidence.HIGH
     if gate is not None:
         confidence = gate.confidence(gate.probability(question_signals(item.candidates)))
-    order = index.reply_order(item.candidates.chunks, scores)[:top_k]
+    order = index.reply_order(item.candidates.positions, scores)[:top_k]
     confidence, _ = place_confidence(index, item.candidates, [i for i, _ in order], confidence)
     if confidence is Confidence.NONE:
         return Outcome([], confidence)

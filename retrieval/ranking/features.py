@@ -68,11 +68,11 @@ QUESTION_FEATURES = (
 
 @dataclass(frozen=True)
 class Candidates:
-    """One question's candidate passages (indices into the index's chunks) and their feature rows."""
+    """One question's candidate passages and their feature rows."""
 
     query: Query
-    chunks: np.ndarray  # int64
-    features: np.ndarray  # (len(chunks), len(FEATURES)) float32, NaN where unknown
+    positions: np.ndarray  # int64: each candidate's position in index.chunks, ascending
+    features: np.ndarray  # (len(positions), len(FEATURES)) float32, NaN where unknown
     sentence_choice: np.ndarray  # per candidate: number of its best sentence by meaning, -1 unknown
     known_mass: float
     unknown_idf_mass: float

@@ -107,7 +107,7 @@ class RankerModel:
 
     def passage_scores(self, candidates: Candidates) -> np.ndarray:
         """Log-odds that each candidate answers the question."""
-        if not len(candidates.chunks):
+        if not len(candidates.positions):
             return np.zeros(0)
         return np.asarray(self.booster.predict(candidates.features, raw_score=True, num_threads=1), dtype=np.float64)
 
@@ -192,18 +192,18 @@ _CONFIDENCE_ORDER = [Confidence.NONE, Confidence.LOW, Confidence.HIGH]
 
 
 def answer(index: Index, candidates: Candidates, model: RankerModel, top_k: int) -> Answer:
-    if not len(candidates.chunks):
+    if not len(candidates.positions):
         return Answer([], Confidence.NONE, 0.0)
     scores = model.passage_scores(candidates)
     probability = model.gate.probability(question_signals(candidates))
-    order = index.reply_order(candidates.chunks, scores)
+    order = index.reply_order(candidates.positions, scores)
     confidence, uncovered = place_confidence(
         index, candidates, [i for i, _ in order], model.gate.confidence(probability)
     )
     if top_k <= 0 or (confidence is Confidence.NONE and not uncovered):
         return Answer([], confidence, probability, uncovered)
     # The sentence the model found closest, by its number in that passage (a fuller copy numbers its own).
-    sentence_of = dict(zip(candidates.chunks.tolist(), candidates.sentence_choice.tolist(), strict=True))
+    sentence_of = dict(zip(candidates.positions.tolist(), candidates.sentence_choice.tolist(), strict=True))
     idfs = index.word_idfs(candidates.query)  # once for the reply, not once a passage
     hits = [
         index.hit(rank, i, score, candidates.query, idfs, sentence_by_meaning=sentence_of.get(i, -1))
