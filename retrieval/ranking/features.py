@@ -199,17 +199,7 @@ def _best_groups(scores: np.ndarray, group: np.ndarray, count: int) -> list[int]
     usable = np.flatnonzero(np.isfinite(scores) & (scores != 0))
     if len(usable) > count * 8:  # copies rarely run deeper than this; spares a full sort of a large corpus
         usable = usable[np.argpartition(-scores[usable], count * 8)[: count * 8]]
-    order = usable[np.argsort(-scores[usable], kind="stable")]
-    picked: list[int] = []
-    seen: set[int] = set()
-    for i in order.tolist():
-        g = int(group[i])
-        if g not in seen:
-            seen.add(g)
-            picked.append(i)
-            if len(picked) == count:
-                break
-    return picked
+    return _first_groups(usable[np.argsort(-scores[usable], kind="stable")], group, count)
 
 
 def _first_groups(ordered: np.ndarray, group: np.ndarray, count: int) -> list[int]:

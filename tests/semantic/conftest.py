@@ -1,7 +1,9 @@
-"""A tiny sentence-transformers model made in the test session: random weights, two layers, no download."""
+"""A tiny sentence-transformers model made in the test session (random weights, two layers, no download), and
+a corpus of one bundled speech, without vector files: nothing anywhere holds the tiny model's vectors."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,15 @@ import pytest
 from tests.conftest import DATA_DIR
 
 PROMPTS = {"query": "问：", "document": "文："}
+SPEECH = "003_43aee00df7e627f5.txt"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DATA_DIR / SPEECH, data)
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,9 @@ from retrieval.semantic.filling import EmbeddingProgress
 from retrieval.semantic.vectors import bundle_path, corpus_texts, read_bundle
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
-from tests.conftest import DATA_DIR
 from tests.semantic.faults import HeldPassages
 
 pytest.importorskip("sentence_transformers", reason="the models extra is not installed")
-
-SPEECH = "003_43aee00df7e627f5.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """One bundled speech, without vector files: nothing anywhere holds the tiny model's vectors."""
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(DATA_DIR / SPEECH, data)
-    return data
 
 
 def tiny_choice(folder: Path) -> EmbedderChoice:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,6 @@ from tests.semantic.conftest import PROMPTS
 
 pytest.importorskip("sentence_transformers", reason="the models extra is not installed")
 
-SPEECH = "003_43aee00df7e627f5.txt"
-
 
 def choice_of(folder: Path, precision: str = "fp32") -> EmbedderChoice:
     return parse_embedder(f"sentence-transformers:{folder}" + ("" if precision == "fp32" else f":{precision}"))
@@ -36,14 +33,6 @@ def choice_of(folder: Path, precision: str = "fp32") -> EmbedderChoice:
 @pytest.fixture(scope="module")
 def embedder(tiny_model: Path) -> Embedder:
     return choice_of(tiny_model).load()
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(DATA_DIR / SPEECH, data)
-    return data
 
 
 def ranker_for(model_id: str, folder: Path) -> Path:
