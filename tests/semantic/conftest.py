@@ -15,7 +15,7 @@ SPEECH = "003_43aee00df7e627f5.txt"
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
+def one_speech(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(DATA_DIR / SPEECH, data)

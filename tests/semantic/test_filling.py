@@ -34,13 +34,13 @@ def test_complete_means_listed_and_done() -> None:
 
 
 async def test_the_fill_process_runs_at_idle_priority_and_fills_the_store(
-    tiny_model: Path, corpus: Path, tmp_path: Path
+    tiny_model: Path, one_speech: Path, tmp_path: Path
 ) -> None:
     tiny = tiny_choice(tiny_model)
     gate = multiprocessing.get_context("spawn").Event()
     held = HeldPassages(tiny.kind, tiny.name, tiny.precision, gate=gate)
     async with Store(tmp_path / "s.sqlite3") as store:
-        service = SearchService(store, corpus, held)
+        service = SearchService(store, one_speech, held)
         await service.start()
         await service.wait_for_model()
         filler = service.filler
@@ -65,9 +65,9 @@ async def test_the_fill_process_runs_at_idle_priority_and_fills_the_store(
         await service.close()
 
 
-async def test_close_stops_the_fill_process_after_its_batch(tiny_model: Path, corpus: Path, tmp_path: Path) -> None:
+async def test_close_stops_the_fill_process_after_its_batch(tiny_model: Path, one_speech: Path, tmp_path: Path) -> None:
     async with Store(tmp_path / "s.sqlite3") as store:
-        service = SearchService(store, corpus, tiny_choice(tiny_model))
+        service = SearchService(store, one_speech, tiny_choice(tiny_model))
         await service.start()
         await service.wait_for_model()
         filler = service.filler
@@ -81,29 +81,37 @@ async def test_close_stops_the_fill_process_after_its_batch(tiny_model: Path, co
 
 
 def test_embed_waits_for_every_vector_on_an_empty_cache(
-    tiny_model: Path, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tiny_model: Path,
+    one_speech: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tiny = tiny_choice(tiny_model)
     monkeypatch.setenv("SPEECHBOT_EMBEDDER", tiny.spec)
     db = tmp_path / "s.sqlite3"
-    assert cli.main(["--data-dir", str(corpus), "--db", str(db), "embed"]) == 0
+    assert cli.main(["--data-dir", str(one_speech), "--db", str(db), "embed"]) == 0
 
     async def stored() -> tuple[set[int], set[int]]:
         async with Store(db) as store:
-            service = SearchService(store, corpus, fill=False)  # words only: just the index's texts
+            service = SearchService(store, one_speech, fill=False)  # words only: just the index's texts
             await service.start()
             return {t.key for t in corpus_texts(service.index.chunks)}, set(await store.vectors(tiny.model_id))
 
     keys, cached = asyncio.run(stored())
-    assert cached == keys and set(read_bundle(bundle_path(corpus, tiny.model_id))) == keys
+    assert cached == keys and set(read_bundle(bundle_path(one_speech, tiny.model_id))) == keys
     assert f"wrote {len(keys)} vectors" in capsys.readouterr().out
 
 
 def test_a_one_shot_command_says_how_many_passages_lack_vectors_or_waits(
-    tiny_model: Path, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tiny_model: Path,
+    one_speech: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SPEECHBOT_EMBEDDER", tiny_choice(tiny_model).spec)
-    where = ["--data-dir", str(corpus), "--db", str(tmp_path / "s.sqlite3")]
+    where = ["--data-dir", str(one_speech), "--db", str(tmp_path / "s.sqlite3")]
     assert cli.main([*where, "search", "农业标准化示范推广体系"]) == 0
     told = [line for line in capsys.readouterr().err.splitlines() if "no meaning vector" in line]
     assert len(told) == 1 and told[0].startswith("speechbot: ") and "--wait-vectors" in told[0]

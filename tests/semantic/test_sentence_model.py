@@ -82,12 +82,12 @@ class Gated(EmbedderChoice):
 
 
 async def test_while_the_model_loads_words_answer_and_stats_says_so(
-    tiny_model: Path, corpus: Path, tmp_path: Path
+    tiny_model: Path, one_speech: Path, tmp_path: Path
 ) -> None:
     tiny = choice_of(tiny_model)
     gated = Gated(tiny.kind, tiny.name, tiny.precision)
     async with Store(tmp_path / "s.sqlite3") as store:
-        service = SearchService(store, corpus, gated, ranker_for(gated.model_id, tmp_path))
+        service = SearchService(store, one_speech, gated, ranker_for(gated.model_id, tmp_path))
         await service.start()
         assert service.model_state.state == "loading" and "模型加载中" in _semantic_line(service)
         assert service.retriever.model is not None and service.retriever.embedder is None
@@ -104,13 +104,13 @@ async def test_while_the_model_loads_words_answer_and_stats_says_so(
 
 
 def test_vectors_are_cached_under_the_model_id_and_embed_ships_them(
-    tiny_model: Path, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model: Path, one_speech: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tiny = choice_of(tiny_model)
 
     async def serve(db: Path) -> tuple[SearchService, dict[int, np.ndarray], dict[int, np.ndarray]]:
         async with Store(db) as store:
-            service = SearchService(store, corpus, tiny)
+            service = SearchService(store, one_speech, tiny)
             await service.start()
             await service.wait_for_vectors()
             await service.close()
@@ -123,8 +123,8 @@ def test_vectors_are_cached_under_the_model_id_and_embed_ships_them(
 
     monkeypatch.setenv("SPEECHBOT_EMBEDDER", tiny.spec)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["--data-dir", str(corpus), "--db", str(tmp_path / "s.sqlite3"), "embed"]) == 0
-    shipped = bundle_path(corpus, tiny.model_id)
+    assert cli.main(["--data-dir", str(one_speech), "--db", str(tmp_path / "s.sqlite3"), "embed"]) == 0
+    shipped = bundle_path(one_speech, tiny.model_id)
     assert shipped.name == "sentence-transformers__tiny-zh__fp32.npz" and set(read_bundle(shipped)) == keys
     with np.load(shipped) as npz:
         assert npz["vectors"].dtype == np.float16
@@ -134,12 +134,12 @@ def test_vectors_are_cached_under_the_model_id_and_embed_ships_them(
 
 
 async def test_a_ranker_fitted_for_another_model_is_refused(
-    tiny_model: Path, corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_model: Path, one_speech: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tiny = choice_of(tiny_model)
     for path, used in ((ranker_for(tiny.model_id, tmp_path), True), (MODEL_PATH, False)):
         async with Store(tmp_path / f"{used}.sqlite3") as store:
-            service = SearchService(store, corpus, tiny, path)
+            service = SearchService(store, one_speech, tiny, path)
             with caplog.at_level("WARNING", logger="retrieval.ranking.retriever"):
                 await service.start()
             assert (service.retriever.model is not None) is used
