@@ -118,13 +118,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, surrounding white space left out."""
     spans = []
     for m in SENTENCE.finditer(text):
-        start, end = m.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
+        sentence = m.group()
+        kept = sentence.strip()
+        if kept:
+            start = m.start() + len(sentence) - len(sentence.lstrip())
+            spans.append((start, start + len(kept)))
     return spans
 
 

@@ -227,11 +227,30 @@ def _group_ranks(best: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> np.
     above = np.searchsorted(ordered, mine, side="right")
     ranks = (len(values) - above + 1).astype(np.float64)
     tied = np.flatnonzero(above - np.searchsorted(ordered, mine, side="left") > 1)
-    for value in np.unique(mine[tied]):  # equal scores, mostly the ones of passages without the words
-        which = tied[mine[tied] == value]
-        earlier = np.flatnonzero(values == value)  # the tied groups, in group order
-        ranks[which] += np.searchsorted(earlier, np.searchsorted(present, group[chunks[which]]))
+    if len(tied):  # equal scores, mostly the ones of passages without the words
+        ranks[tied] += _earlier_equals(values, mine[tied], np.searchsorted(present, group[chunks[tied]]))
     return ranks
+
+
+def _earlier_equals(values: np.ndarray, tied: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each tied value and its place in `values`: how many places before it hold the same value. A few
+    distinct values are scanned for one by one; many (an archive's recombined passages tie by the hundred)
+    are found at once from one argsort, whose equal runs are put in place order."""
+    distinct = np.unique(tied)
+    if len(distinct) <= 32:
+        out = np.zeros(len(tied), dtype=np.int64)
+        for value in distinct:
+            which = np.flatnonzero(tied == value)
+            out[which] = np.searchsorted(np.flatnonzero(values == value), at[which])
+        return out
+    order = np.argsort(values)
+    low = np.searchsorted(values[order], distinct, side="left")
+    lengths = np.searchsorted(values[order], distinct, side="right") - low
+    runs = np.repeat(low - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    size = len(values)
+    places = np.sort(np.repeat(np.arange(len(distinct)), lengths) * size + order[runs])
+    run_of = np.searchsorted(distinct, tied) * size
+    return np.searchsorted(places, run_of + at) - np.searchsorted(places, run_of)
 
 
 def _relative(scores: np.ndarray, group: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +343,7 @@ def _coverages(
         present = [w for w in weights if w in text]
         coverage[k] = sum(weights[w] for w in present) / total_mass
         best = 0.0
-        for start, end in sentence_spans(chunk.text) or [(0, len(text))]:
+        for start, end in (sentence_spans(chunk.text) or [(0, len(text))]) if present else ():
             part = text[start:end]
             best = max(best, sum(weights[w] for w in present if w in part))
         sentence[k] = best / total_mass

@@ -127,22 +127,23 @@ class CorpusVectors:
         """About the `count` passages nearest the question (copies each listed) and their exact cosines,
         best first, from the passage neighbour index."""
         keys = self._passage_index.search(query, count)
-        chunks = _rows_of(keys, *self._passage_lookup)
-        chunks = chunks[self.has_vector[chunks]]
-        cos = self.passage_cosines_at(query, chunks)
+        chunks, of_key = _rows_of(keys, *self._passage_lookup)
+        keep = self.has_vector[chunks]
+        chunks, of_key = chunks[keep], of_key[keep]
+        cos = _once_a_key(self.passages, chunks, of_key, query)
         order = np.lexsort((chunks, -cos))
         return chunks[order], cos[order]
 
     def nearest_sentences(self, query: np.ndarray, count: int) -> np.ndarray:
         """The chunks of about the `count` sentences nearest the question, each chunk once, nearest first."""
         keys = self._sentence_index.search(query, count)
-        rows = _rows_of(keys, *self._sentence_lookup)
+        rows, of_key = _rows_of(keys, *self._sentence_lookup)
+        keep = self.has_vector[self.sentence_chunk[rows]]
+        rows, of_key = rows[keep], of_key[keep]
         chunks = self.sentence_chunk[rows]
-        chunks = chunks[self.has_vector[chunks]]
         if not len(chunks):
             return chunks
-        cos = self.sentences[rows].astype(np.float32) @ np.asarray(query, dtype=np.float32)
-        cos = cos[self.has_vector[self.sentence_chunk[rows]]]
+        cos = _once_a_key(self.sentences, rows, of_key, query)
         order = np.lexsort((chunks, -cos))
         _, first = np.unique(chunks[order], return_index=True)
         return chunks[order][np.sort(first)]
@@ -192,14 +193,23 @@ def _lookup(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[order], order
 
 
-def _rows_of(found: np.ndarray, sorted_keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _rows_of(found: np.ndarray, sorted_keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every row holding one of the found keys (a copied passage's text is one key, several rows), in the
-    order found; keys the rows do not hold (texts of another corpus still in the index) are skipped."""
+    order found, and the found key each row holds (its place in `found`); keys the rows do not hold (texts
+    of another corpus still in the index) are skipped."""
     low = np.searchsorted(sorted_keys, found, side="left")
     high = np.searchsorted(sorted_keys, found, side="right")
     counts = high - low
     at = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-    return rows[at]
+    return rows[at], np.repeat(np.arange(len(found)), counts)
+
+
+def _once_a_key(matrix: np.ndarray, rows: np.ndarray, of_key: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The rows' exact cosines, one product a key: rows of one key hold one vector, and a sentence an archive
+    repeats (同志们：, 谢谢大家) is one key behind thousands of rows."""
+    keys, first = np.unique(of_key, return_index=True)
+    cos = matrix[rows[first]].astype(np.float32) @ np.asarray(query, dtype=np.float32)
+    return cos[np.searchsorted(keys, of_key)]
 
 
 def _built(dim: int, keys: np.ndarray, rows: np.ndarray) -> Neighbours:
