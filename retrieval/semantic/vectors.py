@@ -105,7 +105,7 @@ class CorpusVectors:
         which = np.full(len(chunks), -1, dtype=np.int64)
         if not len(chunks) or not len(self.sentences):
             return best, which
-        starts, ends = self._sentence_runs[0][chunks], self._sentence_runs[1][chunks]
+        starts, ends = self.sentence_runs[0][chunks], self.sentence_runs[1][chunks]
         lengths = ends - starts
         rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
         if not len(rows):
@@ -149,7 +149,7 @@ class CorpusVectors:
         return chunks[order][np.sort(first)]
 
     @cached_property
-    def _sentence_runs(self) -> tuple[np.ndarray, np.ndarray]:
+    def sentence_runs(self) -> tuple[np.ndarray, np.ndarray]:
         """Where each chunk's sentences start and end (assemble lists them in chunk order)."""
         chunk = self.sentence_chunk
         if len(chunk) > 1 and bool((chunk[1:] < chunk[:-1]).any()):
