@@ -4,8 +4,8 @@ Assembling them from the cache (every passage split into sentences, every text h
 the rows gathered) takes some 15 s at 100k passages, and holds half a gigabyte of rows in the heap. Once
 every vector of an index is in, the assembled arrays are written beside the store as .npy files, in a
 folder named by the model and a digest of the index's passage texts; a start-up on the same passages
-maps them read-only instead. A question reads only its candidates' rows, so the process holds those pages,
-not the matrices. A corpus change makes another digest: its vectors are assembled from the cache again,
+reads the small arrays and maps the two matrices read-only instead. A question reads only its candidates'
+rows, so the process holds those pages, not the matrices. A corpus change makes another digest: its vectors are assembled from the cache again,
 saved once complete, and the folder of the old passages is deleted.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import mmap
 import os
 import shutil
 from collections.abc import Sequence
@@ -27,6 +29,8 @@ from retrieval.semantic.vectors import CorpusVectors, semantic_texts
 log = logging.getLogger(__name__)
 
 ARRAYS = ("passages", "has_vector", "sentences", "sentence_chunk", "sentence_number", "passage_keys", "sentence_keys")
+# The matrices, mapped: a question reads its candidates' rows. The rest (a few bytes a text) is read whole.
+MAPPED = ("passages", "sentences")
 # Passages whose texts are made again and compared with the saved keys at each load: a change in how a
 # passage is cut into sentences or folded (new code, same corpus) then shows, and the vectors are assembled.
 SPOT_CHECKS = 32
@@ -55,7 +59,7 @@ class SavedVectors:
         if not path.is_dir():
             return None
         try:
-            arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS}
+            arrays = {name: _read(path / f"{name}.npy", mapped=name in MAPPED) for name in ARRAYS}
             vectors = CorpusVectors(**arrays)
             problem = _inconsistency(vectors, chunks)
         except (OSError, ValueError) as exc:
@@ -94,6 +98,27 @@ class SavedVectors:
         for other in self.folder.glob(self.prefix + "*"):
             if other != kept and ".partial-" not in other.name:
                 shutil.rmtree(other, ignore_errors=True)
+
+
+def _read(path: Path, mapped: bool) -> np.ndarray:
+    """One saved array; `mapped`: read-only from the file's pages, told the kernel they are read at random,
+    so a question's few rows do not pull in the 128 KB around each (read-ahead made the whole sentence
+    matrix resident within a few hundred questions)."""
+    if not mapped:
+        return np.load(path, allow_pickle=False)
+    with path.open("rb") as file:
+        version = np.lib.format.read_magic(file)
+        if version != (1, 0):
+            raise ValueError(f"{path.name}: .npy format {version}, saved as 1.0")
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+        if fortran_order or dtype.hasobject:
+            raise ValueError(f"{path.name}: not a plain array")
+        offset = file.tell()
+        pages = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        pages.madvise(mmap.MADV_RANDOM)
+    count = math.prod(shape)
+    return np.frombuffer(pages, dtype=dtype, count=count, offset=offset).reshape(shape)
 
 
 def _inconsistency(vectors: CorpusVectors, chunks: Sequence[Chunk]) -> str | None:
