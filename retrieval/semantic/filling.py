@@ -127,7 +127,7 @@ class Filler:
     async def serve(self, index: Index, dim: int) -> CorpusVectors | None:
         """The vectors the cache has for this index (first taking what it lacks from the shipped files), and
         the listing of what is still missing; None when no vector's length is known yet. Complete vectors
-        saved beside the store for these passages are mapped instead: nothing is missing then."""
+        saved beside the store for these passages are read from there instead: nothing is missing then."""
         saved = await asyncio.to_thread(self._saved_vectors, index, dim)
         if saved is not None:
             self._target = index
@@ -205,8 +205,8 @@ class Filler:
         return self._neighbours
 
     def _saved_vectors(self, index: Index, dim: int) -> CorpusVectors | None:
-        """The complete vectors saved for this index's passages, mapped, with the neighbour indexes brought
-        up to them (nothing to change when they were saved from this store); None if there are none."""
+        """The complete vectors saved for this index's passages, read from their files, with the neighbour
+        indexes brought up to them (nothing to change when they were saved from this store); None if none."""
         saved = self._saved.load(index.chunks)
         if saved is None or saved.passage_keys is None or saved.sentence_keys is None:
             return None
@@ -219,7 +219,7 @@ class Filler:
         return replace(saved, passage_neighbours=passages, sentence_neighbours=sentences)
 
     def _save_soon(self, index: Index, vectors: CorpusVectors) -> None:
-        """Save complete vectors beside the store once this answer is out; then serve them mapped from there
+        """Save complete vectors beside the store once this answer is out; then serve them from there
         (their rows leave the heap). One save at a time, in the order asked."""
         self._saving = asyncio.create_task(self._save(index, vectors, self._saving), name="save-vectors")
 
@@ -229,13 +229,13 @@ class Filler:
         try:
             if not await asyncio.to_thread(self._saved.save, index.chunks, vectors) or self._target is not index:
                 return
-            mapped = await asyncio.to_thread(self._saved.load, index.chunks)
+            saved = await asyncio.to_thread(self._saved.load, index.chunks)
         except Exception as exc:  # the vectors in hand keep serving; the next start assembles them again
             log.warning("could not save the corpus's vectors (%s: %s)", exc.__class__.__name__, exc)
             return
-        if mapped is not None and self._target is index:
+        if saved is not None and self._target is index:
             neighbours = vectors.passage_neighbours, vectors.sentence_neighbours
-            self._swap(index, replace(mapped, passage_neighbours=neighbours[0], sentence_neighbours=neighbours[1]))
+            self._swap(index, replace(saved, passage_neighbours=neighbours[0], sentence_neighbours=neighbours[1]))
 
     async def _cached_vectors(self, texts: list[SemanticText]) -> MutableMapping[int, np.ndarray]:
         """The store's vectors, first filled for what it lacks from the corpus folder's shipped file, then

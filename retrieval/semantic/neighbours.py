@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index as HNSW
 
+from retrieval.semantic.rows import Rows
+
 log = logging.getLogger(__name__)
 
 CONNECTIVITY = 16
@@ -77,7 +79,7 @@ class Neighbours:
     def __len__(self) -> int:
         return len(self._index)
 
-    def sync(self, keys: np.ndarray, rows: np.ndarray, complete: bool = True) -> tuple[int, int]:
+    def sync(self, keys: np.ndarray, rows: Rows, complete: bool = True) -> tuple[int, int]:
         """Make the index hold exactly these keys (rows: their vectors): add the ones it lacks, remove the
         ones no longer wanted. Returns (added, removed); writes the file when something changed."""
         wanted = np.unique(_as_keys(keys))

