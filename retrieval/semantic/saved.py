@@ -139,6 +139,8 @@ class SavedRows:
             raise IndexError(f"rows outside 0..{self.shape[0] - 1}")
         unique, inverse = np.unique(wanted, return_inverse=True)
         block = np.empty((len(unique), self.shape[1]), dtype=self.dtype)
+        if not len(unique):
+            return block
         buffer = block.data.cast("B")
         run_starts = np.flatnonzero(np.diff(unique, prepend=-2) != 1)
         run_ends = np.append(run_starts[1:], len(unique))

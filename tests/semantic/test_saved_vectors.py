@@ -116,3 +116,26 @@ async def test_damaged_saved_vectors_are_not_served_and_are_saved_again(
         await service.close()
     (again,) = saved_folders(db)
     assert np.array_equal(np.load(again / "sentence_keys.npy"), keys)
+
+
+def test_saved_rows_read_as_the_array_would_be_indexed(tmp_path: Path) -> None:
+    matrix = np.random.default_rng(3).standard_normal((50, 8)).astype(np.float16)
+    np.save(tmp_path / "m.npy", matrix)
+    rows = SavedRows(tmp_path / "m.npy")
+    assert rows.shape == (50, 8) and len(rows) == 50
+    for asked in ([7, 3, 3, 49, 0, 8, 9, 10], [], list(range(50))):
+        at = np.array(asked, dtype=np.int64)
+        assert np.array_equal(rows[at], matrix[at])
+    mask = np.arange(50) % 3 == 0
+    assert np.array_equal(rows[mask], matrix[mask])
+    assert np.array_equal(np.asarray(rows), matrix)
+    with pytest.raises(IndexError):
+        rows[np.array([50])]
+
+
+def test_a_cut_short_matrix_file_is_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "m.npy", np.zeros((10, 4), np.float16))
+    whole = (tmp_path / "m.npy").read_bytes()
+    (tmp_path / "m.npy").write_bytes(whole[:-8])
+    with pytest.raises(ValueError, match="bytes for 10 rows"):
+        SavedRows(tmp_path / "m.npy")
