@@ -130,13 +130,16 @@ class SavedRows:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+    def __getitem__(self, rows: np.ndarray | int) -> np.ndarray:
         wanted = np.asarray(rows)
+        if wanted.ndim == 0:  # one row, as a vector
+            return self[wanted.reshape(1)][0]
         if wanted.dtype == np.bool_:
             wanted = np.flatnonzero(wanted)
         wanted = wanted.astype(np.int64, copy=False).ravel()
+        wanted = np.where(wanted < 0, wanted + self.shape[0], wanted)  # from the end, as numpy counts
         if len(wanted) and (wanted.min() < 0 or wanted.max() >= self.shape[0]):
-            raise IndexError(f"rows outside 0..{self.shape[0] - 1}")
+            raise IndexError(f"rows outside -{self.shape[0]}..{self.shape[0] - 1}")
         unique, inverse = np.unique(wanted, return_inverse=True)
         block = np.empty((len(unique), self.shape[1]), dtype=self.dtype)
         if not len(unique):

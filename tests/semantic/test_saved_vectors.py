@@ -129,8 +129,10 @@ def test_saved_rows_read_as_the_array_would_be_indexed(tmp_path: Path) -> None:
     mask = np.arange(50) % 3 == 0
     assert np.array_equal(rows[mask], matrix[mask])
     assert np.array_equal(np.asarray(rows), matrix)
-    with pytest.raises(IndexError):
-        rows[np.array([50])]
+    assert np.array_equal(rows[-1], matrix[-1]) and np.array_equal(rows[np.array([-50, 2])], matrix[[-50, 2]])
+    for outside in (50, -51):
+        with pytest.raises(IndexError):
+            rows[np.array([outside])]
 
 
 def test_a_cut_short_matrix_file_is_refused(tmp_path: Path) -> None:
