@@ -102,19 +102,41 @@ def place_candidates(
 ) -> set[int]:
     """The best passages of each speech that speaks for a place the question names (`passage_cos` gives the
     exact cosines of the passages asked for, NaN where unknown; None: no meaning vectors)."""
+    picked = place_candidates_by_words(places, asked, fused)
+    if passage_cos is not None:
+        picked.update(place_candidates_by_meaning(places, asked, passage_cos))
+    return picked
+
+
+def place_candidates_by_words(places: CorpusPlaces, asked: AskedPlaces, fused: np.ndarray) -> set[int]:
+    """The best passages by the words of each speech that speaks for a place the question names."""
     picked: set[int] = set()
+    for ids in _speaking_for(places, asked):
+        picked.update(ids[np.argsort(-fused[ids], kind="stable")[:POOL_BY_WORDS]].tolist())
+    return picked
+
+
+def place_candidates_by_meaning(
+    places: CorpusPlaces, asked: AskedPlaces, passage_cos: Callable[[np.ndarray], np.ndarray]
+) -> set[int]:
+    """The best passages by meaning of each speech that speaks for a place the question names."""
+    picked: set[int] = set()
+    for ids in _speaking_for(places, asked):
+        cos = np.nan_to_num(passage_cos(ids), nan=-np.inf)
+        if np.isfinite(cos).any():
+            picked.update(ids[np.argsort(-cos, kind="stable")[:POOL_BY_MEANING]].tolist())
+    return picked
+
+
+def _speaking_for(places: CorpusPlaces, asked: AskedPlaces) -> list[np.ndarray]:
+    """The passages of each speech that speaks for a place asked (a speech once per place it speaks for)."""
+    found = []
     for key in asked.keys:
         for speech_id in places.speeches_for.get(key, ()):
             ids = places.chunks_of.get(speech_id)
-            if ids is None or not len(ids):
-                continue
-            picked.update(ids[np.argsort(-fused[ids], kind="stable")[:POOL_BY_WORDS]].tolist())
-            if passage_cos is None:
-                continue
-            cos = np.nan_to_num(passage_cos(ids), nan=-np.inf)
-            if np.isfinite(cos).any():
-                picked.update(ids[np.argsort(-cos, kind="stable")[:POOL_BY_MEANING]].tolist())
-    return picked
+            if ids is not None and len(ids):
+                found.append(ids)
+    return found
 
 
 def place_columns(places: CorpusPlaces, asked: AskedPlaces, index: Index, chunks: np.ndarray) -> dict[str, np.ndarray]:
