@@ -47,10 +47,13 @@ class CopyGroups:
     group: np.ndarray  # each passage's group: the index of its first copy
     first: np.ndarray  # the passages that head a group, ascending
     copies: np.ndarray  # the others (few: most passages have no copy)
+    slot: np.ndarray  # each passage's group as a place in `first`
     sizes: np.ndarray  # per passage: how many passages its group holds (at the group's first passage)
 
 
 _copy_groups: weakref.WeakKeyDictionary[Index, CopyGroups] = weakref.WeakKeyDictionary()
+# Sentence spans of the passages seen as candidates so far, per index.
+_sentences: weakref.WeakKeyDictionary[Index, dict[int, list[tuple[int, int]]]] = weakref.WeakKeyDictionary()
 
 
 def copy_groups(index: Index) -> CopyGroups:
@@ -58,9 +61,9 @@ def copy_groups(index: Index) -> CopyGroups:
     if found is None:
         group = index.duplicate_of
         heads = group == np.arange(len(group))
-        found = CopyGroups(
-            group, np.flatnonzero(heads), np.flatnonzero(~heads), np.bincount(group, minlength=len(group))
-        )
+        first = np.flatnonzero(heads)
+        sizes = np.bincount(group, minlength=len(group))
+        found = CopyGroups(group, first, np.flatnonzero(~heads), np.searchsorted(first, group), sizes)
         _copy_groups[index] = found
     return found
 
@@ -73,28 +76,26 @@ class RankedGroups:
     groups: CopyGroups
     count: int  # passages scored
     top: float  # the best score (0 when nothing scored)
-    best: np.ndarray  # each group's best score at its first passage (NaN counts as -inf); -inf elsewhere
-    values: np.ndarray  # best at the groups' first passages, in group order
+    values: np.ndarray  # each group's best score (NaN counts as -inf), in group order (`CopyGroups.first`)
     ordered: np.ndarray  # values, sorted
     _order: np.ndarray | None = None  # argsort of values, made when many tied values ask for it
 
     @classmethod
     def of(cls, scores: np.ndarray, groups: CopyGroups) -> RankedGroups:
-        values = np.nan_to_num(scores, nan=-np.inf)
-        best = np.full(len(values), -np.inf)
-        best[groups.first] = values[groups.first]
-        np.maximum.at(best, groups.group[groups.copies], values[groups.copies])
-        heads = best[groups.first]
-        return cls(groups, len(scores), float(scores.max(initial=0.0)), best, heads, np.sort(heads))
+        values = np.nan_to_num(scores[groups.first], nan=-np.inf)
+        copies = np.nan_to_num(scores[groups.copies], nan=-np.inf)
+        np.maximum.at(values, groups.slot[groups.copies], copies)
+        return cls(groups, len(scores), float(scores.max(initial=0.0)), values, np.sort(values))
 
     def relative(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Score over the question's best score, and log rank among copy groups (0 when nothing scored)."""
         if self.top <= 0:
             return np.zeros(len(chunks)), np.full(len(chunks), np.log1p(self.count))
-        mine = self.best[self.groups.group[chunks]]
-        return mine / self.top, np.log1p(self._ranks(chunks, mine))
+        at = self.groups.slot[chunks]
+        mine = self.values[at]
+        return mine / self.top, np.log1p(self._ranks(at, mine))
 
-    def _ranks(self, chunks: np.ndarray, mine: np.ndarray) -> np.ndarray:
+    def _ranks(self, at: np.ndarray, mine: np.ndarray) -> np.ndarray:
         """Rank of each candidate's copy group among all groups by its best score (1 for the best, equal
         scores in group order, as a stable sort lists them). A search per candidate in the sorted bests: a
         stable argsort of every group cost ~10 ms a field at 100k passages."""
@@ -102,8 +103,7 @@ class RankedGroups:
         ranks = (len(self.values) - above + 1).astype(np.float64)
         tied = np.flatnonzero(above - np.searchsorted(self.ordered, mine, side="left") > 1)
         if len(tied):  # equal scores, mostly the ones of passages without the words
-            at = np.searchsorted(self.groups.first, self.groups.group[chunks[tied]])
-            ranks[tied] += self._earlier_equals(mine[tied], at)
+            ranks[tied] += self._earlier_equals(mine[tied], at[tied])
         return ranks
 
     def _earlier_equals(self, tied: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -232,9 +232,21 @@ def _coverages(
         present = [w for w in weights if w in text]
         coverage[k] = sum(weights[w] for w in present) / total_mass
         best = 0.0
-        for start, end in (sentence_spans(chunk.text) or [(0, len(text))]) if present else ():
+        for start, end in (_sentence_spans(index, int(i)) or [(0, len(text))]) if present else ():
             part = text[start:end]
             best = max(best, sum(weights[w] for w in present if w in part))
         sentence[k] = best / total_mass
         pairs[k] = sum(1 for g in bigrams if g in text) / len(bigrams) if bigrams else 0.0
     return coverage, sentence, pairs
+
+
+def _sentence_spans(index: Index, i: int) -> list[tuple[int, int]]:
+    """Passage i's sentence spans, kept: the regular expression cost ~1/8 of a question's time, and the
+    same passages come back as candidates question after question."""
+    kept = _sentences.get(index)
+    if kept is None:
+        kept = _sentences[index] = {}
+    spans = kept.get(i)
+    if spans is None:
+        spans = kept[i] = sentence_spans(index.chunks[i].text)
+    return spans
