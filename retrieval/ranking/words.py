@@ -68,7 +68,7 @@ def copy_groups(index: Index) -> CopyGroups:
     return found
 
 
-@dataclass
+@dataclass(frozen=True)
 class RankedGroups:
     """One score per passage as copy groups see it: each group's best, and the groups' bests sorted, so a
     candidate's relative score and rank are a look-up and a search however many candidate sets ask."""
@@ -78,7 +78,6 @@ class RankedGroups:
     top: float  # the best score (0 when nothing scored)
     values: np.ndarray  # each group's best score (NaN counts as -inf), in group order (`CopyGroups.first`)
     ordered: np.ndarray  # values, sorted
-    _order: np.ndarray | None = None  # argsort of values, made when many tied values ask for it
 
     @classmethod
     def of(cls, scores: np.ndarray, groups: CopyGroups) -> RankedGroups:
@@ -109,7 +108,7 @@ class RankedGroups:
     def _earlier_equals(self, tied: np.ndarray, at: np.ndarray) -> np.ndarray:
         """For each tied value and its place in `values`: how many places before it hold the same value. A
         few distinct values are scanned for one by one; many (an archive's recombined passages tie by the
-        hundred) are found at once from one argsort, whose equal runs are put in place order."""
+        hundred) are found at once: every place holding one of them, ordered by value, then place."""
         values = self.values
         distinct = np.unique(tied)
         if len(distinct) <= 32:
@@ -118,14 +117,11 @@ class RankedGroups:
                 which = np.flatnonzero(tied == value)
                 out[which] = np.searchsorted(np.flatnonzero(values == value), at[which])
             return out
-        if self._order is None:
-            self._order = np.argsort(values)
-        order = self._order
-        low = np.searchsorted(values[order], distinct, side="left")
-        lengths = np.searchsorted(values[order], distinct, side="right") - low
-        runs = np.repeat(low - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        # The places holding one of the tied values, found by a search each rather than a sort of all.
+        which = np.minimum(np.searchsorted(distinct, values), len(distinct) - 1)
+        held = np.flatnonzero(distinct[which] == values)
         size = len(values)
-        places = np.sort(np.repeat(np.arange(len(distinct)), lengths) * size + order[runs])
+        places = np.sort(which[held] * size + held)
         run_of = np.searchsorted(distinct, tied) * size
         return np.searchsorted(places, run_of + at) - np.searchsorted(places, run_of)
 
@@ -212,7 +208,8 @@ def _speech_coverage(
         speech_id = index.chunks[i].speech_id
         if speech_id not in by_speech:
             text = index.speech_search_text(speech_id)
-            by_speech[speech_id] = sum(v for w, v in weights.items() if w in text) / total_mass
+            own = index.chunks[i].search_text  # part of its speech's text, and a short read before a long one
+            by_speech[speech_id] = sum(v for w, v in weights.items() if w in own or w in text) / total_mass
         out[k] = by_speech[speech_id]
     return out
 
