@@ -108,7 +108,7 @@ class RankedGroups:
     def _earlier_equals(self, tied: np.ndarray, at: np.ndarray) -> np.ndarray:
         """For each tied value and its place in `values`: how many places before it hold the same value. A
         few distinct values are scanned for one by one; many (an archive's recombined passages tie by the
-        hundred) are found at once: every place holding one of them, ordered by value, then place."""
+        hundred) are found at once from one argsort, whose equal runs are put in place order."""
         values = self.values
         distinct = np.unique(tied)
         if len(distinct) <= 32:
@@ -117,11 +117,12 @@ class RankedGroups:
                 which = np.flatnonzero(tied == value)
                 out[which] = np.searchsorted(np.flatnonzero(values == value), at[which])
             return out
-        # The places holding one of the tied values, found by a search each rather than a sort of all.
-        which = np.minimum(np.searchsorted(distinct, values), len(distinct) - 1)
-        held = np.flatnonzero(distinct[which] == values)
+        order = np.argsort(values)
+        low = np.searchsorted(values[order], distinct, side="left")
+        lengths = np.searchsorted(values[order], distinct, side="right") - low
+        runs = np.repeat(low - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
         size = len(values)
-        places = np.sort(which[held] * size + held)
+        places = np.sort(np.repeat(np.arange(len(distinct)), lengths) * size + order[runs])
         run_of = np.searchsorted(distinct, tied) * size
         return np.searchsorted(places, run_of + at) - np.searchsorted(places, run_of)
 
