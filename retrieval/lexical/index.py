@@ -247,9 +247,10 @@ class Index:
         so whatever made i an answer is still there.
         """
         if i not in self._fullest:
-            own = char_text(self.chunks[i].text)
+            copies = self._copies.get(int(self.duplicate_of[i]), ())
+            own = char_text(self.chunks[i].text) if copies else ""  # most passages have no copy to compare
             best, best_len = i, len(self.chunks[i].text)
-            for j in self._copies.get(int(self.duplicate_of[i]), ()):
+            for j in copies:
                 text = self.chunks[j].text
                 if len(text) > best_len and _is_subsequence(own, char_text(text)):
                     best, best_len = j, len(text)

@@ -123,13 +123,30 @@ def place_candidates(
 ) -> set[int]:
     """The best passages of the speeches that speak for a place the question names (`passage_cos` gives the
     exact cosines of the passages asked for, NaN where unknown; None: no meaning vectors)."""
+    picked = place_candidates_by_words(places, asked, fused)
+    if passage_cos is not None:
+        picked.update(place_candidates_by_meaning(places, asked, passage_cos))
+    return picked
+
+
+def place_candidates_by_words(places: CorpusPlaces, asked: AskedPlaces, fused: np.ndarray) -> set[int]:
+    """The best passages by the words of the speeches that speak for a place the question names."""
     picked: set[int] = set()
     for key in asked.keys:
         ids, starts = places.passages_for(key)
-        if not len(ids):
-            continue
-        picked.update(_best_of_best_speeches(ids, starts, fused[ids], POOL_BY_WORDS))
-        if passage_cos is not None:
+        if len(ids):
+            picked.update(_best_of_best_speeches(ids, starts, fused[ids], POOL_BY_WORDS))
+    return picked
+
+
+def place_candidates_by_meaning(
+    places: CorpusPlaces, asked: AskedPlaces, passage_cos: Callable[[np.ndarray], np.ndarray]
+) -> set[int]:
+    """The best passages by meaning of the speeches that speak for a place the question names."""
+    picked: set[int] = set()
+    for key in asked.keys:
+        ids, starts = places.passages_for(key)
+        if len(ids):
             cos = np.nan_to_num(passage_cos(ids), nan=-np.inf)
             picked.update(_best_of_best_speeches(ids, starts, cos, POOL_BY_MEANING))
     return picked
