@@ -38,6 +38,14 @@ def _as_keys(keys: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(keys, dtype=np.int64).view(np.uint64)
 
 
+def _within(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Per key, whether the sorted keys hold it."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
 def _search_widely(index: HNSW) -> None:
     """The file does not keep how widely to search (it reads back usearch's 64): set it as built."""
     index.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # usearch has the setter; its stub misses it
@@ -82,16 +90,19 @@ class Neighbours:
     def sync(self, keys: np.ndarray, rows: Rows, complete: bool = True) -> tuple[int, int]:
         """Make the index hold exactly these keys (rows: their vectors): add the ones it lacks, remove the
         ones no longer wanted. Returns (added, removed); writes the file when something changed."""
-        wanted = np.unique(_as_keys(keys))
         order = np.argsort(_as_keys(keys), kind="stable")
         ukeys = _as_keys(keys)[order]
         first = np.ones(len(ukeys), dtype=bool)
         first[1:] = ukeys[1:] != ukeys[:-1]  # one row per key (copies share a text)
-        ukeys, urows = ukeys[first], order[first]
+        ukeys, urows = ukeys[first], order[first]  # the keys wanted, sorted, each once
         with self._lock:
-            present = np.asarray(self._index.keys, dtype=np.uint64) if len(self._index) else np.zeros(0, np.uint64)
-            stale = np.setdiff1d(present, wanted, assume_unique=True)
-            new = ~np.isin(ukeys, present, assume_unique=True)
+            present = np.sort(
+                np.asarray(self._index.keys, dtype=np.uint64) if len(self._index) else np.zeros(0, np.uint64)
+            )
+            # Membership by binary search in the sorted keys: np.unique, setdiff1d and isin took 0.3 s of a
+            # 100k corpus's start-up for an index that needed no change.
+            stale = present[~_within(present, ukeys)]
+            new = ~_within(ukeys, present)
             if (len(stale) or new.any()) and self._viewed:
                 loaded = HNSW.restore(str(self.path))  # into memory, where it can change
                 if loaded is None:
