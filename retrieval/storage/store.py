@@ -19,6 +19,7 @@ schema changes: a file keeps its ids, even while removed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -275,6 +276,7 @@ class Store(SQLiteFile):
         if (await self._fetchone("PRAGMA journal_mode")) != ("wal",):
             await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
+        await asyncio.to_thread(self.read_in_order)
         if (await self._fetchone("PRAGMA quick_check")) != ("ok",):
             raise DamagedStore("quick_check found damaged pages")
         version = (await self._fetchone("PRAGMA user_version"))[0]
