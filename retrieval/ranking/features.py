@@ -23,22 +23,14 @@ from retrieval.ranking.places import (
     place_candidates_by_meaning,
     place_candidates_by_words,
 )
-from retrieval.ranking.words import WordEvidence, best_groups, first_groups
+from retrieval.ranking.words import SCORE_COLUMNS, WordEvidence, best_groups, first_groups
 from retrieval.semantic.vectors import CorpusVectors
 
 # How many candidates each retriever contributes (together they hold nearly every answer on dev).
 POOL = {"fused": 30, "words": 20, "bigrams": 20, "passage_vector": 30, "sentence_vector": 20}
 
 FEATURES = (
-    "fused",
-    "fused_rel",
-    "fused_rank",
-    "words_rel",
-    "words_rank",
-    "unigrams_rel",
-    "unigrams_rank",
-    "bigrams_rel",
-    "bigrams_rank",
+    *SCORE_COLUMNS,
     "passage_cos_gap",
     "passage_cos_z",
     "passage_cos_rank",

@@ -19,8 +19,8 @@ from retrieval.ingest.chunking import sentence_spans
 from retrieval.lexical.index import Index, Query
 from retrieval.ranking.places import AskedPlaces, CorpusPlaces, corpus_places, place_columns
 
-# The word-side columns, as features.FEATURES names them.
-WORD_COLUMNS = (
+# The lexical scores, relative to the question's best and as ranks: the first of features.FEATURES.
+SCORE_COLUMNS = (
     "fused",
     "fused_rel",
     "fused_rank",
@@ -30,6 +30,10 @@ WORD_COLUMNS = (
     "unigrams_rank",
     "bigrams_rel",
     "bigrams_rank",
+)
+# The word-side columns, as features.FEATURES names them.
+WORD_COLUMNS = (
+    *SCORE_COLUMNS,
     "idf_coverage",
     "best_sentence_coverage",
     "bigram_coverage",

