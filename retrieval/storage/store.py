@@ -19,7 +19,6 @@ schema changes: a file keeps its ids, even while removed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import time
@@ -276,7 +275,7 @@ class Store(SQLiteFile):
         if (await self._fetchone("PRAGMA journal_mode")) != ("wal",):
             await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
-        await asyncio.to_thread(self.read_in_order)
+        await self.read_in_order()
         if (await self._fetchone("PRAGMA quick_check")) != ("ok",):
             raise DamagedStore("quick_check found damaged pages")
         version = (await self._fetchone("PRAGMA user_version"))[0]
